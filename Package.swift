@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// The build targets the CPU it runs on: TOOLCHAIN.md measured SIMD kernels ~2.5× faster and
+// fp16→fp32 conversion as one instruction instead of a library call. Set IMAGINE_TARGET_CPU to a
+// CPU name (`znver3`, `haswell`, `neoverse-n1`) to build for another machine, or to `generic` for
+// the toolchain's baseline (x86-64 SSE2) when the binary must run anywhere.
+let targetCPU = ProcessInfo.processInfo.environment["IMAGINE_TARGET_CPU"] ?? "native"
+let cpuSwiftFlags: [SwiftSetting] =
+    targetCPU == "generic" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
+let swiftSettings: [SwiftSetting] = cpuSwiftFlags + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Imagine",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "imagine", targets: ["imagine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libncursesw5-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+
+        // fp32 tensors and the kernels models are made of; knows nothing of models or files.
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        // Tokenizer, weights, the shared transformer core and the models built from it.
+        .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "imagine",
+            dependencies: [
+                "Models",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: swiftSettings),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,4 @@
+// SwiftPM drops -D flags from pkg-config, so the wide-character API is switched on here.
+#define NCURSES_WIDECHAR 1
+#include <locale.h>
+#include <ncurses.h>
