@@ -11,6 +11,7 @@ public func fastExp(_ x: Float) -> Float {
     let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
     // ln2 split in a part exact in float and a correction, so n·ln2 loses no bits.
     let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
+    // Horner form of p = Σ rⁱ/i!, i = 0…7.
     var p: Float = 1.0 / 5040
     p = p * r + 1.0 / 720
     p = p * r + 1.0 / 120
@@ -19,7 +20,6 @@ public func fastExp(_ x: Float) -> Float {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    // r⁷ term folded in above via the 1/5040 leading coefficient: p = Σ rⁱ/i!, i = 0…7.
     let scale = Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) &<< 23)
     return p * scale
 }

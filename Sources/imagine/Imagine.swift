@@ -1,11 +1,17 @@
 import ArgumentParser
-import Kernels
-import Models
 
 @main
 struct Imagine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imagine",
-        abstract: "Text-to-image on the CPU: batch prompt files to PNGs, or a live preview as you type.",
+        abstract: "Text-to-image on the CPU: prompt files to PNGs, or a live preview as you type.",
+        discussion: """
+            Models are diffusers folders or single .safetensors files. Threads default to every \
+            core; set --threads or IMAGINE_THREADS to change that.
+
+            EXAMPLES
+              imagine inspect ~/models/sd-turbo
+              imagine bench text-encoder ~/models/sd-turbo --threads 2
+            """,
         subcommands: [Inspect.self])
 }

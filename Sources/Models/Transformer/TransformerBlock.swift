@@ -1,0 +1,37 @@
+import Kernels
+
+/// The pre-norm transformer block shared by the text encoder and the U-Net:
+///
+///     x += selfAttention(norm(x))
+///     x += crossAttention(norm(x), context)     (U-Net only)
+///     x += feedForward(norm(x))
+public struct TransformerBlock: Sendable {
+    public let selfAttentionNorm: LayerNorm
+    public let selfAttention: Attention
+    public let crossAttentionNorm: LayerNorm?
+    public let crossAttention: Attention?
+    public let feedForwardNorm: LayerNorm
+    public let feedForward: FeedForward
+
+    public init(selfAttentionNorm: LayerNorm, selfAttention: Attention,
+                crossAttention: (norm: LayerNorm, attention: Attention)? = nil,
+                feedForwardNorm: LayerNorm, feedForward: FeedForward) {
+        self.selfAttentionNorm = selfAttentionNorm
+        self.selfAttention = selfAttention
+        self.crossAttentionNorm = crossAttention?.norm
+        self.crossAttention = crossAttention?.attention
+        self.feedForwardNorm = feedForwardNorm
+        self.feedForward = feedForward
+    }
+
+    /// x [batch, tokens, width], context [batch, contextTokens, contextWidth] → [batch, tokens, width]
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
+        var x = x
+        addInPlace(&x, selfAttention(selfAttentionNorm(x)))
+        if let crossAttention, let crossAttentionNorm {
+            addInPlace(&x, crossAttention(crossAttentionNorm(x), context: context))
+        }
+        addInPlace(&x, feedForward(feedForwardNorm(x)))
+        return x
+    }
+}
