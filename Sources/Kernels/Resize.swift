@@ -1,0 +1,44 @@
+/// Nearest-neighbour 2× upsampling: x [batch, channels, height, width] → [.., 2·height, 2·width]
+/// (`F.interpolate(scale_factor=2, mode="nearest")`, what the U-Net and VAE up-blocks use).
+public func upsampleNearest2x(_ x: Tensor) -> Tensor {
+    let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
+    var y = Tensor(zeros: [x.shape[0], x.shape[1], 2 * height, 2 * width])
+    x.data.withUnsafeBufferPointer { xp in
+        y.data.withUnsafeMutableBufferPointer { yp in
+            let xs = xp.baseAddress!, ys = yp.baseAddress!
+            parallelFor(planes) { range in
+                for p in range {
+                    let source = xs + p * height * width, target = ys + p * 4 * height * width
+                    for row in 0..<height {
+                        let line = target + 2 * row * 2 * width
+                        for col in 0..<width {
+                            let v = source[row * width + col]
+                            line[2 * col] = v
+                            line[2 * col + 1] = v
+                        }
+                        (line + 2 * width).update(from: line, count: 2 * width)
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// Concatenates along dimension 1 (channels): [b, c₁, …] + [b, c₂, …] → [b, c₁ + c₂, …]
+/// (the U-Net's skip connections).
+public func concatenateChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape[0] == b.shape[0] && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
+                 "concatenate: shapes \(a.shape) and \(b.shape) differ outside the channel dimension")
+    let batch = a.shape[0]
+    let aItem = a.count / batch, bItem = b.count / batch
+    var shape = a.shape
+    shape[1] += b.shape[1]
+    var data = [Float]()
+    data.reserveCapacity(a.count + b.count)
+    for n in 0..<batch {
+        data.append(contentsOf: a.data[n * aItem ..< (n + 1) * aItem])
+        data.append(contentsOf: b.data[n * bItem ..< (n + 1) * bItem])
+    }
+    return Tensor(shape: shape, data: data)
+}
