@@ -26,15 +26,19 @@ public struct ShardedStore: TensorStore {
             : urls[0].deletingLastPathComponent().path + "/{" + urls.map(\.lastPathComponent).joined(separator: ",") + "}"
     }
 
-    /// Every `.safetensors` file in `folder`, preferring full precision when a folder carries both
-    /// `model.safetensors` and a `model.fp16.safetensors` variant.
+    /// A diffusers/transformers component folder's weights: `diffusion_pytorch_model*.safetensors`
+    /// or `model*.safetensors` (shards included). Full precision is preferred when a folder carries
+    /// both `model.safetensors` and a `model.fp16.safetensors` variant; other files are not weights.
     public init(folder: URL) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        var weights = names.filter { $0.hasSuffix(".safetensors") }.sorted()
+        var weights = names.filter {
+            $0.hasSuffix(".safetensors") && ($0.hasPrefix("diffusion_pytorch_model") || $0.hasPrefix("model"))
+        }.sorted()
         let full = weights.filter { !$0.contains(".fp16.") }
         if !full.isEmpty { weights = full }
         guard !weights.isEmpty else {
-            throw WeightError(origin: folder.path, key: "*.safetensors", reason: "no weight files in this folder")
+            throw WeightError(origin: folder.path, key: "model.safetensors",
+                              reason: "no weight file (diffusion_pytorch_model*.safetensors or model*.safetensors)")
         }
         try self.init(files: weights.map { folder.appendingPathComponent($0) })
     }

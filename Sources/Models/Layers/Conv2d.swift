@@ -1,0 +1,49 @@
+import Kernels
+
+/// `torch.nn.Conv2d` with square kernels, NCHW.
+public struct Conv2d: Sendable {
+    public let weight: Tensor  // [out, in, kernel, kernel]
+    public let bias: Tensor?   // [out]
+    public let geometry: ConvolutionGeometry
+
+    public init(_ weights: Weights, inChannels: Int, outChannels: Int, kernel: Int,
+                stride: Int = 1, padding: Int? = nil, bias: Bool = true) throws {
+        weight = try weights.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        self.bias = bias ? try weights.tensor("bias", shape: [outChannels]) : nil
+        geometry = ConvolutionGeometry(kernel: kernel, stride: stride, padding: padding ?? kernel / 2)
+    }
+
+    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) {
+        self.weight = weight
+        self.bias = bias
+        self.geometry = geometry
+    }
+
+    public var outChannels: Int { weight.shape[0] }
+
+    /// x [batch, in, height, width] → [batch, out, height', width']
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, geometry: geometry)
+    }
+}
+
+/// `torch.nn.GroupNorm` with its affine weights; the activation that always follows it in the
+/// U-Net and VAE can run in the same pass.
+public struct GroupNorm: Sendable {
+    public let groups: Int
+    public let gamma: Tensor  // [channels]
+    public let beta: Tensor   // [channels]
+    public let eps: Float
+
+    public init(_ weights: Weights, groups: Int, channels: Int, eps: Float) throws {
+        self.groups = groups
+        gamma = try weights.tensor("weight", shape: [channels])
+        beta = try weights.tensor("bias", shape: [channels])
+        self.eps = eps
+    }
+
+    /// x [batch, channels, ...] → same shape
+    public func callAsFunction(_ x: Tensor, activation: Activation? = nil) -> Tensor {
+        groupNorm(x, groups: groups, gamma: gamma, beta: beta, eps: eps, activation: activation)
+    }
+}
