@@ -27,6 +27,13 @@ public enum Threads {
         openblas_set_num_threads(Int32(n))
     }
 
+    /// The OpenBLAS kernel family in use ("Cooperlake", "Haswell", …): OPENBLAS_CORETYPE in the
+    /// environment overrides what OpenBLAS detects, and changes GEMM speed by up to 2×.
+    public static var blasCore: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
     /// Applies the default (environment or core count) to OpenBLAS too.
     public static func configureDefault() { configure(defaultCount()) }
 }

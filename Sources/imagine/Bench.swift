@@ -75,8 +75,8 @@ struct BenchTextEncoder: ParsableCommand {
         }
         times.sort()
         let c = encoder.config
-        print(String(format: "text encoder: %d layers, width %d, %@, %d tokens, %d threads",
-                     c.layers, c.width, c.activation.rawValue, tokens.ids.count, Threads.count))
+        print(String(format: "text encoder: %d layers, width %d, %@, %d tokens, %d threads, OpenBLAS %@",
+                     c.layers, c.width, c.activation.rawValue, tokens.ids.count, Threads.count, Threads.blasCore))
         print(String(format: "load %.3f s; encode median %.4f s, min %.4f s, max %.4f s over %d runs",
                      loadSeconds, times[times.count / 2], times[0], times[times.count - 1], runs))
         if let saveOutput {

@@ -74,11 +74,16 @@ def torch_time(folder: str, threads: int, runs: int):
     return statistics.median(times), out.last_hidden_state[0], out.pooler_output[0]
 
 
-def swift_time(folder: str, threads: int, runs: int, binary: str):
+def swift_time(folder: str, threads: int, runs: int, binary: str, native_blas: bool):
     out_file = os.path.join(folder, "swift-output.safetensors")
+    env = dict(os.environ)
+    if native_blas:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
     result = subprocess.run([binary, "bench", "text-encoder", folder, "--threads", str(threads),
                              "--runs", str(runs), "--prompt", PROMPT, "--save-output", out_file],
-                            check=True, capture_output=True, text=True)
+                            check=True, capture_output=True, text=True, env=env)
+    swift_time.core = re.search(r"OpenBLAS (\S+)", result.stdout).group(1)
     median = float(re.search(r"encode median ([0-9.]+) s", result.stdout).group(1))
     tensors = load_file(out_file)
     return median, tensors["last_hidden_state"][0], tensors["pooled"][0]
@@ -96,6 +101,9 @@ def main() -> None:
     parser.add_argument("--vocab", default=os.path.join(REPO, "..", "shared", "clip-tokenizer"))
     parser.add_argument("--binary", default=os.path.join(REPO, ".build", "release", "imagine"))
     parser.add_argument("--models", default="sd15,sd21")
+    parser.add_argument("--native-blas", action="store_true",
+                        help="run Swift without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (some machines pin an older, "
+                             "slower kernel family there); PyTorch uses oneDNN and is not affected")
     args = parser.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} not found: run `swift build -c release` first")
@@ -107,12 +115,12 @@ def main() -> None:
         build(name, MODELS[name], folder, args.vocab)
         # Alternate the two so a burst of load from elsewhere hits both alike.
         torch_s, torch_last, torch_pooled = torch_time(folder, args.threads, args.runs)
-        swift_s, swift_last, swift_pooled = swift_time(folder, args.threads, args.runs, args.binary)
+        swift_s, swift_last, swift_pooled = swift_time(folder, args.threads, args.runs, args.binary, args.native_blas)
         torch_s2, _, _ = torch_time(folder, args.threads, args.runs)
         torch_s = min(torch_s, torch_s2)
         print(f"{name:6} {relative_error(swift_last, torch_last):13.2e} "
               f"{relative_error(swift_pooled, torch_pooled):15.2e} {torch_s:10.4f} {swift_s:9.4f} "
-              f"{swift_s / torch_s:7.3f}")
+              f"{swift_s / torch_s:7.3f}  (OpenBLAS {swift_time.core})")
 
 
 if __name__ == "__main__":
