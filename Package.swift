@@ -34,11 +34,19 @@ let package = Package(
             name: "imagine",
             dependencies: [
                 "Models",
+                "ImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
+
+        // PNG output. The libpng call sequence lives in C because libpng reports errors by
+        // longjmp, which must never cross Swift frames.
+        .target(name: "CPNGWriter", dependencies: ["CPNG"], path: "Sources/CPNGWriter"),
+        // Pixels in, PNG files out (atomic, with text metadata); knows nothing of models.
+        .target(name: "ImageIO", dependencies: ["CPNGWriter"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], swiftSettings: swiftSettings),
     ]
 )
