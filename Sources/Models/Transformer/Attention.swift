@@ -1,8 +1,8 @@
 import Kernels
 
 /// Multi-head attention, self or cross, with an optional causal mask — the one attention in
-/// Imagine. The CLIP text encoder and the U-Net's transformer blocks both use it; they differ
-/// only in the names their checkpoints give the projections (`AttentionNaming`).
+/// Imagine. The CLIP text encoder, the U-Net's transformer blocks and the VAE's mid-block all use
+/// it; they differ only in the names their checkpoints give the projections (`AttentionNaming`).
 public struct Attention: Sendable {
     public let heads: Int
     public let headDim: Int
@@ -78,13 +78,19 @@ public struct Attention: Sendable {
 public enum AttentionNaming: Sendable {
     /// transformers' CLIP: `q_proj`, `k_proj`, `v_proj`, `out_proj`, all with biases.
     case clip
-    /// diffusers: `to_q`, `to_k`, `to_v` (no biases), `to_out.0`.
-    case diffusers
+    /// diffusers: `to_q`, `to_k`, `to_v`, `to_out.0`. The U-Net's q/k/v projections have no
+    /// biases; the VAE's mid-block attention has them.
+    case diffusers(qkvBias: Bool)
+    /// The VAE's mid-block attention in checkpoints saved before diffusers renamed it (SD 1.x/2.x
+    /// `vae/` folders): `query`, `key`, `value`, `proj_attn`, all with biases. diffusers maps these
+    /// to the names above at load (`_convert_deprecated_attention_blocks`).
+    case diffusersLegacy
 
     var names: (q: String, k: String, v: String, out: String, qkvBias: Bool) {
         switch self {
         case .clip: return ("q_proj", "k_proj", "v_proj", "out_proj", true)
-        case .diffusers: return ("to_q", "to_k", "to_v", "to_out.0", false)
+        case .diffusers(let qkvBias): return ("to_q", "to_k", "to_v", "to_out.0", qkvBias)
+        case .diffusersLegacy: return ("query", "key", "value", "proj_attn", true)
         }
     }
 }

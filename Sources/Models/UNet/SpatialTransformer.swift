@@ -24,11 +24,11 @@ struct SpatialTransformer: Sendable {
         let block = w["transformer_blocks"][0]
         blocks = [TransformerBlock(
             selfAttentionNorm: try LayerNorm(block["norm1"], width: channels, eps: 1e-5),
-            selfAttention: try Attention(block["attn1"], naming: .diffusers, width: channels, contextWidth: nil,
-                                         heads: heads, headDim: headDim, causal: false),
+            selfAttention: try Attention(block["attn1"], naming: .diffusers(qkvBias: false), width: channels,
+                                         contextWidth: nil, heads: heads, headDim: headDim, causal: false),
             crossAttention: (
                 norm: try LayerNorm(block["norm2"], width: channels, eps: 1e-5),
-                attention: try Attention(block["attn2"], naming: .diffusers, width: channels,
+                attention: try Attention(block["attn2"], naming: .diffusers(qkvBias: false), width: channels,
                                          contextWidth: contextWidth, heads: heads, headDim: headDim, causal: false)),
             feedForwardNorm: try LayerNorm(block["norm3"], width: channels, eps: 1e-5),
             feedForward: FeedForward(
