@@ -1,0 +1,375 @@
+import Kernels
+
+/// One tensor of a checkpoint component under its diffusers name: where the file stores it and how
+/// it is read.
+struct SingleFileEntry: Sendable {
+    /// The checkpoint's own key (`model.diffusion_model.input_blocks.1.0.in_layers.0.weight`).
+    let source: String
+    /// The rows of the stored tensor (viewed as [shape[0], rest]) that make up this one: the q, k or v
+    /// third of OpenCLIP's fused `in_proj`. nil for the whole tensor.
+    let rows: Range<Int>?
+    /// The shape the diffusers model expects: the stored one, a row slice's, or a 1×1 convolution's
+    /// as a matrix.
+    let shape: [Int]
+}
+
+/// A layout the loader cannot map: a component or keys it needs are absent, or sizes disagree.
+struct SingleFileLayoutProblem: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// One component's renaming table (diffusers key → `SingleFileEntry`), built from the checkpoint's
+/// header alone: no tensor is read.
+///
+/// The layout functions below walk the original module tree in order and name each original module
+/// next to its diffusers counterpart. A key the file lacks is collected in `missing` rather than
+/// thrown, so an incomplete checkpoint is reported in one list instead of at the first tensor a model
+/// asks for. Keys the walk never names (EMA copies, DDPM schedule buffers, the text tower's
+/// projection) are simply not mapped.
+struct SingleFileKeyMap {
+    /// Every key of the file with its stored shape.
+    let header: [String: [Int]]
+    /// The component's key prefix in the checkpoint, ending in a dot.
+    let prefix: String
+    /// "U-Net", "VAE", "text encoder": how messages name the component.
+    let component: String
+    private(set) var entries: [String: SingleFileEntry] = [:]
+    /// Full original keys the layout needs and the file lacks, in walk order.
+    private(set) var missing: [String] = []
+
+    init(header: [String: [Int]], prefix: String, component: String) {
+        self.header = header
+        self.prefix = prefix
+        self.component = component
+    }
+
+    /// Whether the file has any key under `prefix + stem`; with no stem, whether the component is there.
+    func hasKeys(under stem: String = "") -> Bool { header.keys.contains { $0.hasPrefix(prefix + stem) } }
+
+    func shape(_ key: String) -> [Int]? { header[prefix + key] }
+
+    /// One size of a key's stored shape, for inferring the config. nil when the file lacks the key,
+    /// which the layout walk then reports with the rest of what is missing (or when its rank is too
+    /// low, which the model's shape check reports).
+    func dimension(_ axis: Int, of key: String) -> Int? {
+        guard let shape = shape(key), axis < shape.count else { return nil }
+        return shape[axis]
+    }
+
+    /// The distinct numbers N of keys `prefix + stem + "N." …`, ascending: `indices(after:
+    /// "input_blocks.")` lists a U-Net's input blocks.
+    func indices(after stem: String) -> [Int] {
+        let start = prefix + stem
+        var found = Set<Int>()
+        for key in header.keys where key.hasPrefix(start) {
+            if let index = Int(key.dropFirst(start.count).prefix { $0 != "." }) { found.insert(index) }
+        }
+        return found.sorted()
+    }
+
+    // MARK: Naming one original module or tensor
+
+    /// A tensor stored as the diffusers model reads it.
+    mutating func tensor(_ original: String, as name: String) {
+        guard let shape = shape(original) else {
+            missing.append(prefix + original)
+            return
+        }
+        entries[name] = SingleFileEntry(source: prefix + original, rows: nil, shape: shape)
+    }
+
+    /// A layer's `weight` and (unless `bias` is false) `bias`.
+    mutating func module(_ original: String, as name: String, bias: Bool = true) {
+        tensor(original + ".weight", as: name + ".weight")
+        if bias { tensor(original + ".bias", as: name + ".bias") }
+    }
+
+    /// A layer that only some blocks have, such as a ResNet's 1×1 shortcut (present exactly when the
+    /// block changes the channel count; the model checks that, so the map follows the file).
+    mutating func optionalModule(_ original: String, as name: String) {
+        if shape(original + ".weight") != nil { module(original, as: name) }
+    }
+
+    /// A 1×1 convolution [out, in, 1, 1] that diffusers holds as a linear layer [out, in] (the VAE's
+    /// attention projections). A weight already stored as a matrix is taken as is; one that is no 1×1
+    /// kernel keeps its shape, so the model's shape check names it.
+    mutating func linearFromConvolution(_ original: String, as name: String) {
+        guard let shape = shape(original + ".weight") else {
+            missing.append(prefix + original + ".weight")
+            return
+        }
+        let isPointwise = shape.count >= 2 && shape.dropFirst(2).allSatisfy { $0 == 1 }
+        entries[name + ".weight"] = SingleFileEntry(
+            source: prefix + original + ".weight", rows: nil, shape: isPointwise ? Array(shape.prefix(2)) : shape)
+        tensor(original + ".bias", as: name + ".bias")
+    }
+
+    /// A tensor that stacks `names.count` tensors along dimension 0 (OpenCLIP's `in_proj_weight`
+    /// [3·width, width] is q; k; v), read as its equal parts.
+    mutating func split(_ original: String, into names: [String]) throws {
+        guard let shape = shape(original) else {
+            missing.append(prefix + original)
+            return
+        }
+        guard let stacked = shape.first, stacked % names.count == 0 else {
+            throw SingleFileLayoutProblem(
+                description: "\(prefix + original) has shape \(shape), which does not split into \(names.count) equal parts")
+        }
+        let rows = stacked / names.count
+        for (part, name) in names.enumerated() {
+            entries[name] = SingleFileEntry(source: prefix + original, rows: part * rows ..< (part + 1) * rows,
+                                            shape: [rows] + shape.dropFirst())
+        }
+    }
+}
+
+// MARK: - U-Net: LDM `openaimodel.UNetModel` → diffusers `UNet2DConditionModel`
+
+extension SingleFileKeyMap {
+    static let unetPrefix = "model.diffusion_model."
+
+    /// The layers of LDM's `ResBlock` → diffusers' `ResnetBlock2D` (plus `skip_connection` →
+    /// `conv_shortcut` where channels change).
+    static let unetResnetLayers: KeyValuePairs = [
+        "in_layers.0": "norm1", "in_layers.2": "conv1", "emb_layers.1": "time_emb_proj",
+        "out_layers.0": "norm2", "out_layers.3": "conv2",
+    ]
+
+    /// LDM's `SpatialTransformer` layers, which diffusers' `Transformer2DModel` kept by name. SD has
+    /// one transformer block per attention; the q/k/v projections have no bias.
+    static let unetTransformerLayers = ["norm", "proj_in", "proj_out"]
+        + ["norm1", "attn1.to_out.0", "norm2", "attn2.to_out.0", "norm3", "ff.net.0.proj", "ff.net.2"]
+            .map { "transformer_blocks.0." + $0 }
+    static let unetTransformerBiaslessLayers = ["attn1.to_q", "attn1.to_k", "attn1.to_v",
+                                                "attn2.to_q", "attn2.to_k", "attn2.to_v"]
+        .map { "transformer_blocks.0." + $0 }
+
+    /// Maps the U-Net and infers the part of its config that the weights determine: channels, block
+    /// kinds, ResNets per level, cross-attention width, projection kind. Heads, GroupNorm groups and
+    /// the sample size are not stored and keep UNetConfig's defaults.
+    ///
+    /// LDM numbers its blocks straight through. `input_blocks`: 0 is conv_in, then per level
+    /// `layersPerBlock` ResNets (each with its transformer as sub-module 1) and, below the deepest
+    /// level, a downsampler `N.0.op`. `middle_block`: ResNet, transformer, ResNet. `output_blocks`:
+    /// per level from the deepest, `layersPerBlock + 1` ResNets (+ transformers), the last with the
+    /// upsampler after them (`N.1.conv`, or `N.2.conv` behind a transformer).
+    mutating func mapUNet() throws -> UNetConfig {
+        let inputBlocks = indices(after: "input_blocks.")
+        let downsamplers = inputBlocks.filter { shape("input_blocks.\($0).0.op.weight") != nil }
+        let levels = downsamplers.count + 1
+        let resnetBlocks = inputBlocks.count - 1 - downsamplers.count
+        guard resnetBlocks > 0, resnetBlocks % levels == 0 else {
+            throw SingleFileLayoutProblem(
+                description: "U-Net input_blocks: \(inputBlocks.count) blocks with \(downsamplers.count) downsamplers "
+                    + "do not make \(levels) levels of equal depth")
+        }
+        var config = UNetConfig()
+        config.layersPerBlock = resnetBlocks / levels
+        let perLevel = config.layersPerBlock + 1
+        config.inChannels = dimension(1, of: "input_blocks.0.0.weight") ?? config.inChannels
+        config.outChannels = dimension(0, of: "out.2.weight") ?? config.outChannels
+        config.blockOutChannels = (0..<levels).map {
+            dimension(0, of: "input_blocks.\(1 + $0 * perLevel).0.in_layers.2.weight") ?? 0
+        }
+        // A level's first block has its transformer as sub-module 1 (in a last block of an up level,
+        // 1 may be the upsampler instead).
+        let downAttention = (0..<levels).map { hasKeys(under: "input_blocks.\(1 + $0 * perLevel).1.") }
+        let upAttention = (0..<levels).map { hasKeys(under: "output_blocks.\($0 * perLevel).1.") }
+        config.downBlocks = downAttention.map { $0 ? .crossAttention : .plain }
+        config.upBlocks = upAttention.map { $0 ? .crossAttention : .plain }
+        config.crossAttentionDim = dimension(1, of: "middle_block.1.transformer_blocks.0.attn2.to_k.weight")
+            ?? config.crossAttentionDim
+        // SD 2.x projects in and out of the transformer with linear layers, SD 1.x with 1×1 convolutions.
+        config.useLinearProjection = shape("middle_block.1.proj_in.weight")?.count == 2
+
+        module("time_embed.0", as: "time_embedding.linear_1")
+        module("time_embed.2", as: "time_embedding.linear_2")
+        module("input_blocks.0.0", as: "conv_in")
+        var block = 1
+        for level in 0..<levels {
+            for layer in 0..<config.layersPerBlock {
+                unetResnet("input_blocks.\(block).0", as: "down_blocks.\(level).resnets.\(layer)")
+                if downAttention[level] {
+                    unetTransformer("input_blocks.\(block).1", as: "down_blocks.\(level).attentions.\(layer)")
+                }
+                block += 1
+            }
+            if level < levels - 1 {
+                module("input_blocks.\(block).0.op", as: "down_blocks.\(level).downsamplers.0.conv")
+                block += 1
+            }
+        }
+        unetResnet("middle_block.0", as: "mid_block.resnets.0")
+        unetTransformer("middle_block.1", as: "mid_block.attentions.0")
+        unetResnet("middle_block.2", as: "mid_block.resnets.1")
+        block = 0
+        for level in 0..<levels {
+            for layer in 0..<perLevel {
+                unetResnet("output_blocks.\(block).0", as: "up_blocks.\(level).resnets.\(layer)")
+                if upAttention[level] {
+                    unetTransformer("output_blocks.\(block).1", as: "up_blocks.\(level).attentions.\(layer)")
+                }
+                if layer == perLevel - 1 && level < levels - 1 {
+                    module("output_blocks.\(block).\(upAttention[level] ? 2 : 1).conv",
+                           as: "up_blocks.\(level).upsamplers.0.conv")
+                }
+                block += 1
+            }
+        }
+        module("out.0", as: "conv_norm_out")
+        module("out.2", as: "conv_out")
+        return config
+    }
+
+    private mutating func unetResnet(_ original: String, as name: String) {
+        for (layer, renamed) in Self.unetResnetLayers { module("\(original).\(layer)", as: "\(name).\(renamed)") }
+        optionalModule("\(original).skip_connection", as: "\(name).conv_shortcut")
+    }
+
+    private mutating func unetTransformer(_ original: String, as name: String) {
+        for layer in Self.unetTransformerLayers { module("\(original).\(layer)", as: "\(name).\(layer)") }
+        for layer in Self.unetTransformerBiaslessLayers {
+            module("\(original).\(layer)", as: "\(name).\(layer)", bias: false)
+        }
+    }
+}
+
+// MARK: - VAE: LDM `AutoencoderKL` (taming-transformers' Encoder/Decoder) → diffusers `AutoencoderKL`
+
+extension SingleFileKeyMap {
+    static let vaePrefix = "first_stage_model."
+
+    /// The ResNet layers keep their names (`nin_shortcut` becomes `conv_shortcut`).
+    static let vaeResnetLayers = ["norm1", "conv1", "norm2", "conv2"]
+    /// The mid-block attention: LDM's 1×1 convolutions q, k, v, proj_out are diffusers' linear layers.
+    static let vaeAttentionProjections: KeyValuePairs = ["q": "to_q", "k": "to_k", "v": "to_v", "proj_out": "to_out.0"]
+
+    /// Maps the VAE and infers the part of its config that the weights determine (channels, levels,
+    /// ResNets per level); GroupNorm groups and the latent scale keep diffusers' defaults, SD's values.
+    ///
+    /// The encoder's `down.i` are diffusers' `down_blocks.i`; the decoder's `up.i` count from the
+    /// lowest resolution, so they are `up_blocks.(levels − 1 − i)`, with one ResNet more per level.
+    mutating func mapVAE() throws -> AutoencoderKLConfig {
+        var config = AutoencoderKLConfig()
+        let levels = indices(after: "encoder.down.").count
+        config.layersPerBlock = indices(after: "encoder.down.0.block.").count
+        guard levels > 0, config.layersPerBlock > 0 else {
+            throw SingleFileLayoutProblem(description: "VAE keys missing: \(prefix)encoder.down.0.block.0.*")
+        }
+        config.blockOutChannels = (0..<levels).map { dimension(0, of: "encoder.down.\($0).block.0.conv1.weight") ?? 0 }
+        config.inChannels = dimension(1, of: "encoder.conv_in.weight") ?? config.inChannels
+        config.outChannels = dimension(0, of: "decoder.conv_out.weight") ?? config.outChannels
+        config.latentChannels = dimension(1, of: "decoder.conv_in.weight") ?? config.latentChannels
+
+        for side in ["encoder", "decoder"] {
+            module("\(side).conv_in", as: "\(side).conv_in")
+            vaeResnet("\(side).mid.block_1", as: "\(side).mid_block.resnets.0")
+            module("\(side).mid.attn_1.norm", as: "\(side).mid_block.attentions.0.group_norm")
+            for (projection, renamed) in Self.vaeAttentionProjections {
+                linearFromConvolution("\(side).mid.attn_1.\(projection)", as: "\(side).mid_block.attentions.0.\(renamed)")
+            }
+            vaeResnet("\(side).mid.block_2", as: "\(side).mid_block.resnets.1")
+            module("\(side).norm_out", as: "\(side).conv_norm_out")
+            module("\(side).conv_out", as: "\(side).conv_out")
+        }
+        for level in 0..<levels {
+            for layer in 0..<config.layersPerBlock {
+                vaeResnet("encoder.down.\(level).block.\(layer)", as: "encoder.down_blocks.\(level).resnets.\(layer)")
+            }
+            if level < levels - 1 {
+                module("encoder.down.\(level).downsample.conv", as: "encoder.down_blocks.\(level).downsamplers.0.conv")
+            }
+            let upBlock = levels - 1 - level
+            for layer in 0...config.layersPerBlock {
+                vaeResnet("decoder.up.\(level).block.\(layer)", as: "decoder.up_blocks.\(upBlock).resnets.\(layer)")
+            }
+            if level > 0 {
+                module("decoder.up.\(level).upsample.conv", as: "decoder.up_blocks.\(upBlock).upsamplers.0.conv")
+            }
+        }
+        module("quant_conv", as: "quant_conv")
+        module("post_quant_conv", as: "post_quant_conv")
+        return config
+    }
+
+    private mutating func vaeResnet(_ original: String, as name: String) {
+        for layer in Self.vaeResnetLayers { module("\(original).\(layer)", as: "\(name).\(layer)") }
+        optionalModule("\(original).nin_shortcut", as: "\(name).conv_shortcut")
+    }
+}
+
+// MARK: - Text encoders → transformers `CLIPTextModel` (unprefixed keys, as transformers 5 saves them)
+
+extension SingleFileKeyMap {
+    /// SD 1.x: OpenAI CLIP ViT-L/14 as a transformers model, already under transformers' names.
+    /// Files from older transformers lack the `text_model.` level; both spellings are read.
+    static let clipPrefixes = ["cond_stage_model.transformer.text_model.", "cond_stage_model.transformer."]
+    /// SD 2.x: OpenCLIP ViT-H/14's text tower.
+    static let openCLIPPrefix = "cond_stage_model.model."
+
+    /// transformers' layers of one CLIP encoder layer (weight and bias each).
+    static let clipLayerModules = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
+                                   "layer_norm1", "mlp.fc1", "mlp.fc2", "layer_norm2"]
+    /// OpenCLIP's names for them, but for q/k/v, which OpenCLIP fuses into `attn.in_proj_*`.
+    static let openCLIPLayerModules: KeyValuePairs = [
+        "ln_1": "layer_norm1", "attn.out_proj": "self_attn.out_proj", "ln_2": "layer_norm2",
+        "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2",
+    ]
+
+    /// The stored tower's sizes, from which the family's rules make a `CLIPTextConfig`.
+    struct TextTowerSizes {
+        var vocabularySize: Int
+        var width: Int
+        var intermediateSize: Int
+        /// The layers the diffusers model keeps.
+        var layers: Int
+        var maxPositions: Int
+    }
+
+    /// Maps SD 1.x's CLIP text model: the names are transformers' own under a prefix.
+    mutating func mapCLIP() -> TextTowerSizes {
+        let embedding = "embeddings.token_embedding.weight"
+        let sizes = TextTowerSizes(
+            vocabularySize: dimension(0, of: embedding) ?? 0, width: dimension(1, of: embedding) ?? 0,
+            intermediateSize: dimension(0, of: "encoder.layers.0.mlp.fc1.weight") ?? 0,
+            layers: indices(after: "encoder.layers.").count,
+            maxPositions: dimension(0, of: "embeddings.position_embedding.weight") ?? 0)
+        for name in [embedding, "embeddings.position_embedding.weight"] { tensor(name, as: name) }
+        for layer in 0..<sizes.layers {
+            for name in Self.clipLayerModules.map({ "encoder.layers.\(layer).\($0)" }) { module(name, as: name) }
+        }
+        module("final_layer_norm", as: "final_layer_norm")
+        return sizes
+    }
+
+    /// Maps SD 2.x's OpenCLIP text tower. SD 2.x conditions on the penultimate layer's output
+    /// (through the final LayerNorm), so diffusers' text encoder is the tower without its last layer,
+    /// which is left unmapped, as is `text_projection` (only CLIP's contrastive head uses it).
+    mutating func mapOpenCLIP() throws -> TextTowerSizes {
+        let storedLayers = indices(after: "transformer.resblocks.").count
+        guard storedLayers >= 2 else {
+            throw SingleFileLayoutProblem(
+                description: "text encoder: \(storedLayers) OpenCLIP layers (\(prefix)transformer.resblocks.*); "
+                    + "SD 2.x needs at least 2, as it skips the last")
+        }
+        let sizes = TextTowerSizes(
+            vocabularySize: dimension(0, of: "token_embedding.weight") ?? 0,
+            width: dimension(1, of: "token_embedding.weight") ?? 0,
+            intermediateSize: dimension(0, of: "transformer.resblocks.0.mlp.c_fc.weight") ?? 0,
+            layers: storedLayers - 1, maxPositions: dimension(0, of: "positional_embedding") ?? 0)
+        tensor("token_embedding.weight", as: "embeddings.token_embedding.weight")
+        tensor("positional_embedding", as: "embeddings.position_embedding.weight")
+        for layer in 0..<sizes.layers {
+            let original = "transformer.resblocks.\(layer)", name = "encoder.layers.\(layer)"
+            for (module, renamed) in Self.openCLIPLayerModules {
+                self.module("\(original).\(module)", as: "\(name).\(renamed)")
+            }
+            for leaf in ["weight", "bias"] {
+                try split("\(original).attn.in_proj_\(leaf)",
+                          into: ["q", "k", "v"].map { "\(name).self_attn.\($0)_proj.\(leaf)" })
+            }
+        }
+        module("ln_final", as: "final_layer_norm")
+        return sizes
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Kernels
+
+/// A loaded text-to-image model: tokenizer, text encoder, U-Net, decoders and sampler settings.
+/// Loaded once per process; every request reuses it.
+public struct DiffusionModel: Sendable {
+    /// How the model is named in PNG metadata and on screen (its folder or file name).
+    public let name: String
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vae: AutoencoderKL
+    public let tinyDecoder: TinyAutoencoder?
+    public let latentPreview: LatentPreview
+    public var schedulerConfig: SchedulerConfig
+
+    /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
+    public var vaeScaleFactor: Int { vae.scaleFactor }
+
+    public init(name: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel,
+                vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
+                schedulerConfig: SchedulerConfig) {
+        self.name = name
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.unet = unet
+        self.vae = vae
+        self.tinyDecoder = tinyDecoder
+        self.latentPreview = latentPreview
+        self.schedulerConfig = schedulerConfig
+    }
+
+    /// Loads a diffusers folder (`model_index.json`, `unet/`, `text_encoder/`, `tokenizer/`,
+    /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder).
+    ///
+    /// `tinyDecoder` overrides the folder's `vae_tiny/`.
+    public static func loadDiffusersFolder(_ folder: URL, tinyDecoder: URL? = nil) throws -> DiffusionModel {
+        let fm = FileManager.default
+        let required = ["model_index.json", "unet", "text_encoder", "tokenizer", "vae", "scheduler"]
+        let missing = required.filter { !fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        guard missing.isEmpty else {
+            throw ModelLoadError(path: folder.path,
+                                 reason: "not a complete diffusers folder: missing \(missing.joined(separator: ", "))")
+        }
+        let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
+        let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
+        return DiffusionModel(
+            name: folder.lastPathComponent,
+            tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer")),
+            textEncoder: try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder")),
+            unet: unet,
+            vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae")),
+            tinyDecoder: fm.fileExists(atPath: tinyFolder.path) || tinyDecoder != nil
+                ? try TinyAutoencoder(folder: tinyFolder) : nil,
+            latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unet.config),
+            schedulerConfig: try SchedulerConfig(
+                contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")))
+    }
+}
+
+/// A model path could not be loaded as a whole (component errors carry their own file and key).
+public struct ModelLoadError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+extension DiffusionModel {
+    /// Loads whatever `path` is: a diffusers folder or a single-file `.safetensors` checkpoint.
+    ///
+    /// - tokenizer: a CLIP tokenizer folder; needed for single files, which carry none.
+    /// - tinyDecoder: a TAESD (`AutoencoderTiny`) folder for `--decoder tiny`.
+    /// - predictionType: overrides the scheduler's (needed for SD 2.x single files, which do not
+    ///   say whether they predict noise (2.x-base, SD-Turbo) or v (2.0-v, 2.1)).
+    public static func load(path: URL, tokenizer: URL? = nil, tinyDecoder: URL? = nil,
+                            predictionType: PredictionType? = nil) throws -> DiffusionModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
+            throw ModelLoadError(path: path.path, reason: "no such file or folder")
+        }
+        if isDirectory.boolValue {
+            var model = try loadDiffusersFolder(path, tinyDecoder: tinyDecoder)
+            if let predictionType { model.schedulerConfig.predictionType = predictionType }
+            return model
+        }
+        guard path.pathExtension == "safetensors" else {
+            throw ModelLoadError(path: path.path,
+                                 reason: "not a diffusers folder or a .safetensors checkpoint (pickled .ckpt/.bin files are not supported)")
+        }
+        return try loadSingleFile(path, tokenizer: tokenizer, tinyDecoder: tinyDecoder, predictionType: predictionType)
+    }
+
+    /// An original-layout checkpoint (`v1-5-pruned-emaonly.safetensors`): its components under
+    /// diffusers names, SD's standard scheduler settings, and a tokenizer from elsewhere.
+    static func loadSingleFile(_ file: URL, tokenizer: URL?, tinyDecoder: URL?,
+                               predictionType: PredictionType?) throws -> DiffusionModel {
+        let checkpoint = try SingleFileCheckpoint(url: file)
+        let tokenizerFolder = tokenizer ?? file.deletingLastPathComponent().appendingPathComponent("tokenizer")
+        guard FileManager.default.fileExists(atPath: tokenizerFolder.appendingPathComponent("vocab.json").path) else {
+            throw ModelLoadError(
+                path: file.path,
+                reason: "a single-file checkpoint carries no tokenizer: pass --tokenizer DIR, a CLIP tokenizer "
+                    + "folder (vocab.json, merges.txt) such as the tokenizer/ folder of the matching SD repository")
+        }
+        // The scheduler config every SD 1.x/2.x repository ships (scaled-linear betas 0.00085…0.012,
+        // leading spacing, steps_offset 1). Prediction type: the caller's, else the file's, else v
+        // for SD 2.x as diffusers' from_single_file assumes.
+        var scheduler = SchedulerConfig()
+        scheduler.betaStart = 0.00085
+        scheduler.betaEnd = 0.012
+        scheduler.betaSchedule = .scaledLinear
+        scheduler.timestepSpacing = .leading
+        scheduler.stepsOffset = 1
+        scheduler.setAlphaToOne = false
+        scheduler.clipSample = false
+        scheduler.predictionType = predictionType
+            ?? checkpoint.predictionType.flatMap(PredictionType.init(rawValue:))
+            ?? (checkpoint.family == .sd2 ? .vPrediction : .epsilon)
+        let unet = try UNet2DConditionModel(Weights(checkpoint.unet), config: checkpoint.unetConfig)
+        return DiffusionModel(
+            name: file.deletingPathExtension().lastPathComponent,
+            tokenizer: try CLIPTokenizer(folder: tokenizerFolder),
+            textEncoder: try CLIPTextModel(Weights(checkpoint.textEncoder), config: checkpoint.textEncoderConfig),
+            unet: unet,
+            vae: try AutoencoderKL(Weights(checkpoint.vae), config: checkpoint.vaeConfig),
+            tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0) },
+            latentPreview: checkpoint.family == .sd2 ? .sd21 : .sd15,
+            schedulerConfig: scheduler)
+    }
+}

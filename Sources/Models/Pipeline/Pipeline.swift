@@ -1,0 +1,191 @@
+import Foundation
+import Kernels
+
+/// Text → image with one loaded model, as diffusers' StableDiffusionPipeline does it:
+///
+///     text states ← CLIP(tokens(prompt)), and of the negative prompt when guidance is on
+///     latents ← unit Gaussian noise (torch-compatible, from the seed) · initial sigma
+///     for each sampler step: ε ← U-Net([latents, latents], t, [negative, prompt]) with guidance,
+///                            latents ← sampler.step(ε)
+///     image ← decoder(latents)
+///
+/// Prompt encodings are cached, so retyping a prompt (the live preview) does not re-run CLIP.
+public final class Pipeline: @unchecked Sendable {
+    public let model: DiffusionModel
+    private let cacheLock = NSLock()
+    private var encodings: [String: Tensor] = [:]  // prompt → [1, tokens, width]
+    private var encodingOrder: [String] = []
+    private let cacheCapacity = 64
+
+    public init(model: DiffusionModel) { self.model = model }
+
+    /// One step's progress, handed to the caller after each sampler step.
+    public struct Progress: Sendable {
+        public let step: Int          // 1-based
+        public let steps: Int
+        /// The sampler's current estimate of the clean latents (for previews). [1, c, h, w]
+        public let denoised: Tensor
+    }
+
+    public struct Result: Sendable {
+        /// [1, 3, height, width] in [-1, 1]
+        public let image: Tensor
+        public let latents: Tensor
+        /// The prompt needed more tokens than the text encoder takes; the rest was dropped.
+        public let promptTruncation: (tokens: Int, limit: Int)?
+    }
+
+    /// The text encoder's states for `prompt` [1, tokens, width], cached.
+    public func encode(_ prompt: String) -> Tensor {
+        cacheLock.lock()
+        if let cached = encodings[prompt] {
+            cacheLock.unlock()
+            return cached
+        }
+        cacheLock.unlock()
+        let states = model.textEncoder([model.tokenizer.encode(prompt).ids]).lastHiddenState
+        cacheLock.lock()
+        if encodings[prompt] == nil {
+            encodings[prompt] = states
+            encodingOrder.append(prompt)
+            if encodingOrder.count > cacheCapacity { encodings[encodingOrder.removeFirst()] = nil }
+        }
+        cacheLock.unlock()
+        return states
+    }
+
+    /// The latent shape for a request: [1, latent channels, height / 8, width / 8].
+    public func latentShape(_ request: GenerationRequest) -> [Int] {
+        [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
+    }
+
+    /// Checks a request against the model before any work starts.
+    public func validate(_ request: GenerationRequest) throws {
+        let factor = model.vaeScaleFactor
+        guard request.width > 0, request.height > 0, request.width % factor == 0, request.height % factor == 0 else {
+            throw GenerationError("width and height must be positive multiples of \(factor), got \(request.width)×\(request.height)")
+        }
+        guard request.steps >= 1 else { throw GenerationError("steps must be at least 1, got \(request.steps)") }
+        guard request.guidanceScale.isFinite else { throw GenerationError("guidance scale must be finite") }
+        if request.decoder == .tiny && model.tinyDecoder == nil {
+            throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent")
+        }
+    }
+
+    /// Generates one image.
+    ///
+    /// - initialNoise: unit Gaussian latents to start from; by default drawn from the seed with the
+    ///   torch-compatible generator, so a seed gives the same start as diffusers on CPU.
+    /// - onStep: called after every step; return false to stop (throws `CancellationError`).
+    /// - isCancelled: polled between U-Net blocks, for a stop within milliseconds.
+    public func generate(_ request: GenerationRequest, initialNoise: Tensor? = nil,
+                         onStep: (Progress) -> Bool = { _ in true },
+                         isCancelled: @escaping () -> Bool = { false }) throws -> Result {
+        try validate(request)
+        let tokens = model.tokenizer.encode(request.prompt)
+        let useGuidance = request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
+        var context = encode(request.prompt)
+        if useGuidance {
+            // diffusers batches [negative, positive]: one U-Net call for both.
+            context = concatenateBatch(encode(request.negativePrompt), context)
+        }
+        // LCM-distilled U-Nets take the guidance scale as an embedding instead of a second pass.
+        let timeCondition = model.unet.config.timeConditionDim.map {
+            guidanceScaleEmbedding(request.guidanceScale - 1, width: $0)
+        }
+
+        var generator = TorchGenerator(seed: request.seed)
+        let shape = latentShape(request)
+        var sampler = try makeSampler(request.sampler, config: model.schedulerConfig, steps: request.steps)
+        var latents = initialNoise ?? generator.randn(shape)
+        precondition(latents.shape == shape, "initial noise \(latents.shape) ≠ latent shape \(shape)")
+        scale(&latents, by: sampler.initialNoiseSigma)
+
+        for (index, timestep) in sampler.timesteps.enumerated() {
+            if isCancelled() { throw CancellationError() }
+            let input = sampler.scaleModelInput(latents, step: index)
+            var prediction: Tensor
+            if useGuidance {
+                let both = try model.unet(concatenateBatch(input, input), timestep: Float(timestep), context: context,
+                                          isCancelled: isCancelled)
+                prediction = guided(both, scale: request.guidanceScale)
+            } else {
+                prediction = try model.unet(input, timestep: Float(timestep), context: context,
+                                            timeCondition: timeCondition, isCancelled: isCancelled)
+            }
+            let result = sampler.step(modelOutput: prediction, step: index, latents: latents) {
+                generator.randn(shape)
+            }
+            latents = result.latents
+            if !onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised)) {
+                throw CancellationError()
+            }
+        }
+        let image = try decode(latents, with: request.decoder, isCancelled: isCancelled)
+        return Result(image: image, latents: latents,
+                      promptTruncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
+    }
+
+    /// Latents → [1, 3, H, W] in [-1, 1] with the chosen decoder (the latent preview stays at
+    /// latent resolution; callers upscale it for display).
+    public func decode(_ latents: Tensor, with decoder: DecoderKind,
+                       isCancelled: () -> Bool = { false }) throws -> Tensor {
+        switch decoder {
+        case .vae: return try model.vae.decode(latents, isCancelled: isCancelled)
+        case .tiny:
+            guard let tiny = model.tinyDecoder else { throw GenerationError("this model has no tiny decoder") }
+            return try tiny.decode(latents, isCancelled: isCancelled)
+        case .latent: return try model.latentPreview.decode(latents, isCancelled: isCancelled)
+        }
+    }
+
+    // MARK: - Guidance
+
+    /// [uncond; cond] predictions [2, c, h, w] → uncond + scale · (cond − uncond) [1, c, h, w]
+    func guided(_ both: Tensor, scale: Float) -> Tensor {
+        let half = both.count / 2
+        var shape = both.shape
+        shape[0] = 1
+        var out = Tensor(zeros: shape)
+        both.data.withUnsafeBufferPointer { p in
+            for i in 0..<half {
+                let uncond = p[i], cond = p[half + i]
+                out.data[i] = uncond + scale * (cond - uncond)
+            }
+        }
+        return out
+    }
+
+    /// diffusers' `get_guidance_scale_embedding` (LCM): w·1000 through sinusoidal features
+    /// [sin ‖ cos] with frequencies exp(−ln(10000)·i / (half − 1)). → [1, width]
+    func guidanceScaleEmbedding(_ w: Float, width: Int) -> Tensor {
+        let half = width / 2
+        let step = Float(log(10000.0)) / Float(half - 1)
+        var row = [Float](repeating: 0, count: width)
+        for i in 0..<half {
+            let angle = w * 1000 * Foundation.exp(Float(i) * -step)
+            row[i] = Foundation.sin(angle)
+            row[half + i] = Foundation.cos(angle)
+        }
+        return Tensor(shape: [1, width], data: row)
+    }
+}
+
+/// A request the model cannot serve (bad size, missing decoder, …).
+public struct GenerationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Stacks two tensors along the batch dimension: [a; b].
+func concatenateBatch(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(Array(a.shape.dropFirst()) == Array(b.shape.dropFirst()), "batch concat: \(a.shape) vs \(b.shape)")
+    var shape = a.shape
+    shape[0] += b.shape[0]
+    return Tensor(shape: shape, data: a.data + b.data)
+}
+
+func scale(_ x: inout Tensor, by factor: Float) {
+    if factor == 1 { return }
+    for i in x.data.indices { x.data[i] *= factor }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Kernels
+
+/// diffusers' `AutoencoderKL`, SD's VAE: images in [-1, 1] ⇄ latents at 1/2^(levels−1) the size.
+///
+///     decode: z / scaling_factor + shift_factor → post_quant_conv → conv_in → mid block
+///             → up blocks (ResNets, upsample) → GroupNorm·SiLU → conv_out → image
+///     encode: image → conv_in → down blocks (ResNets, downsample) → mid block
+///             → GroupNorm·SiLU → conv_out → quant_conv → [mean ‖ log variance]
+///
+/// Both sides speak *model* latents (what the sampler produces and the U-Net sees): `decode`
+/// applies the scaling that diffusers pipelines apply before calling `vae.decode`, and
+/// `encodeLatents` the inverse after `vae.encode`.
+public struct AutoencoderKL: LatentDecoder {
+    public let config: AutoencoderKLConfig
+
+    let encoder: Encoder
+    let quantConv: Conv2d?      // [2·latent, 2·latent, 1, 1]
+    let postQuantConv: Conv2d?  // [latent, latent, 1, 1]
+    let decoder: Decoder
+
+    /// diffusers' Encoder and Decoder build every GroupNorm with eps 1e-6.
+    static let normEps: Float = 1e-6
+
+    public init(_ w: Weights, config c: AutoencoderKLConfig) throws {
+        config = c
+        let latent = c.latentChannels
+        encoder = try Encoder(w["encoder"], config: c)
+        quantConv = c.useQuantConv
+            ? try Conv2d(w["quant_conv"], inChannels: 2 * latent, outChannels: 2 * latent, kernel: 1) : nil
+        postQuantConv = c.usePostQuantConv
+            ? try Conv2d(w["post_quant_conv"], inChannels: latent, outChannels: latent, kernel: 1) : nil
+        decoder = try Decoder(w["decoder"], config: c)
+    }
+
+    /// Image pixels per latent pixel along each side (8 for SD).
+    public var scaleFactor: Int { 1 << (config.blockOutChannels.count - 1) }
+
+    /// Model latents [batch, latent, h, w] → image [batch, out, scaleFactor·h, scaleFactor·w],
+    /// about [-1, 1] (not clamped). `isCancelled` is polled before every ResNet, the attention and
+    /// the output head; when it returns true the call throws `CancellationError`.
+    public func decode(_ latents: Tensor, isCancelled: () -> Bool = { false }) throws -> Tensor {
+        precondition(latents.rank == 4 && latents.shape[1] == config.latentChannels,
+                     "VAE decode: latents \(latents.shape) are not [batch, \(config.latentChannels), h, w]")
+        var z = mapElements(latents) { $0 / config.scalingFactor + config.shiftFactor }
+        if let postQuantConv { z = postQuantConv(z) }
+        return try decoder(z) { if isCancelled() { throw CancellationError() } }
+    }
+
+    /// Image [batch, in, H, W] in [-1, 1] → the posterior diffusers' `latent_dist` describes:
+    /// mean and log variance [batch, latent, H', W'] of the VAE latents (unscaled), the log variance
+    /// clamped to [-30, 20] as `DiagonalGaussianDistribution` does. Each level but the last halves
+    /// a side (rounding down), so H' = H / scaleFactor when it divides.
+    public func encode(_ image: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+        precondition(image.rank == 4 && image.shape[1] == config.inChannels,
+                     "VAE encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
+        var moments = encoder(image)  // [batch, 2·latent, H', W']
+        if let quantConv { moments = quantConv(moments) }
+        let batch = moments.shape[0], latent = config.latentChannels
+        let plane = latent * moments.shape[2] * moments.shape[3]
+        var shape = moments.shape
+        shape[1] = latent
+        var mean = [Float](), logVariance = [Float]()
+        mean.reserveCapacity(batch * plane)
+        logVariance.reserveCapacity(batch * plane)
+        for n in 0..<batch {
+            mean.append(contentsOf: moments.data[(2 * n) * plane ..< (2 * n + 1) * plane])
+            logVariance.append(contentsOf: moments.data[(2 * n + 1) * plane ..< (2 * n + 2) * plane].map {
+                min(max($0, -30), 20)
+            })
+        }
+        return (Tensor(shape: shape, data: mean), Tensor(shape: shape, data: logVariance))
+    }
+
+    /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H', W'] =
+    /// (mean − shift_factor) · scaling_factor. The posterior's mode rather than a sample
+    /// (`latent_dist.mode()`, not `.sample()`): the same image always gives the same latents and no
+    /// random source is needed; SD's VAE was trained with a tiny KL weight, so its posterior is
+    /// narrow and a sample lies close to the mode anyway.
+    public func encodeLatents(_ image: Tensor) -> Tensor {
+        mapElements(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
+    }
+}
+
+extension AutoencoderKL {
+    /// Loads a diffusers `vae/` folder: `config.json` and its `.safetensors` weights.
+    public init(folder: URL) throws {
+        let config = try AutoencoderKLConfig(contentsOf: folder.appendingPathComponent("config.json"))
+        try self.init(Weights(try ShardedStore(folder: folder)), config: config)
+    }
+}
+
+// MARK: - Encoder and decoder
+
+extension AutoencoderKL {
+    /// diffusers' VAE `Encoder` (`double_z`: 2·latent output channels, mean and log variance).
+    struct Encoder: Sendable {
+        let convIn: Conv2d             // [block0, in, 3, 3]
+        let downBlocks: [DownEncoderBlock]
+        let mid: VAEMidBlock
+        let normOut: GroupNorm         // [deepest]
+        let convOut: Conv2d            // [2·latent, deepest, 3, 3]
+
+        init(_ w: Weights, config c: AutoencoderKLConfig) throws {
+            let channels = c.blockOutChannels, levels = channels.count
+            convIn = try Conv2d(w["conv_in"], inChannels: c.inChannels, outChannels: channels[0], kernel: 3)
+            downBlocks = try (0..<levels).map { level in
+                try DownEncoderBlock(w["down_blocks"][level], inChannels: channels[max(level - 1, 0)],
+                                     outChannels: channels[level], layers: c.layersPerBlock, groups: c.normGroups,
+                                     downsample: level < levels - 1)
+            }
+            mid = try VAEMidBlock(w["mid_block"], channels: channels[levels - 1], groups: c.normGroups,
+                                  attention: c.midBlockAttention)
+            normOut = try GroupNorm(w["conv_norm_out"], groups: c.normGroups, channels: channels[levels - 1],
+                                    eps: AutoencoderKL.normEps)
+            convOut = try Conv2d(w["conv_out"], inChannels: channels[levels - 1], outChannels: 2 * c.latentChannels,
+                                 kernel: 3)
+        }
+
+        /// image [batch, in, H, W] → moments [batch, 2·latent, H', W']
+        func callAsFunction(_ image: Tensor) -> Tensor {
+            // Encoding runs once, before sampling, so it has no cancellation checkpoints.
+            var h = convIn(image)
+            for block in downBlocks { h = block(h, checkpoint: {}) }
+            return convOut(normOut(mid(h, checkpoint: {}), activation: .silu))
+        }
+    }
+
+    /// diffusers' VAE `Decoder`: the encoder mirrored, each up block one ResNet deeper
+    /// (layers_per_block + 1).
+    struct Decoder: Sendable {
+        let convIn: Conv2d             // [deepest, latent, 3, 3]
+        let mid: VAEMidBlock
+        let upBlocks: [UpDecoderBlock]
+        let normOut: GroupNorm         // [block0]
+        let convOut: Conv2d            // [out, block0, 3, 3]
+
+        init(_ w: Weights, config c: AutoencoderKLConfig) throws {
+            let channels = c.blockOutChannels, levels = channels.count
+            convIn = try Conv2d(w["conv_in"], inChannels: c.latentChannels, outChannels: channels[levels - 1],
+                                kernel: 3)
+            mid = try VAEMidBlock(w["mid_block"], channels: channels[levels - 1], groups: c.normGroups,
+                                  attention: c.midBlockAttention)
+            upBlocks = try (0..<levels).map { index in
+                let level = levels - 1 - index  // up block `index` mirrors down level `level`
+                return try UpDecoderBlock(w["up_blocks"][index], inChannels: channels[min(level + 1, levels - 1)],
+                                          outChannels: channels[level], layers: c.layersPerBlock + 1,
+                                          groups: c.normGroups, upsample: index < levels - 1)
+            }
+            normOut = try GroupNorm(w["conv_norm_out"], groups: c.normGroups, channels: channels[0],
+                                    eps: AutoencoderKL.normEps)
+            convOut = try Conv2d(w["conv_out"], inChannels: channels[0], outChannels: c.outChannels, kernel: 3)
+        }
+
+        /// z [batch, latent, h, w] (after post_quant_conv) → image [batch, out, H, W]; `checkpoint`
+        /// runs before every ResNet, the attention and the output head.
+        func callAsFunction(_ z: Tensor, checkpoint: () throws -> Void) throws -> Tensor {
+            var h = try mid(convIn(z), checkpoint: checkpoint)
+            for block in upBlocks { h = try block(h, checkpoint: checkpoint) }
+            try checkpoint()
+            return convOut(normOut(h, activation: .silu))
+        }
+    }
+}

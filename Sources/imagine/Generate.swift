@@ -1,0 +1,233 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ImageIO
+import Kernels
+import Models
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Render prompts to PNG files.",
+        discussion: """
+            Prompts come from the arguments or from --prompts FILE: plain text (one prompt per \
+            line) or JSONL (one object per line: "prompt" and optionally "negative", "seed", \
+            "steps", "cfg", "width", "height", "sampler", "decoder", "out"). Blank lines and \
+            lines starting with # are skipped. A bad line or a failed prompt is reported with \
+            its line number and the rest still render; the exit status is 1 if any failed.
+
+            Files are named NNNNN-words-of-the-prompt.png after the prompt's line (or argument) \
+            number and are never overwritten: an existing name gets a -2, -3, … suffix, unless \
+            --resume is given, which skips prompts whose file exists. Each PNG carries the \
+            settings in an A1111-style "parameters" text chunk and is written atomically.
+
+            Standard output gets one JSON line per image (path, prompt, seed, settings, \
+            seconds) for scripts; a progress bar goes to standard error when it is a terminal.
+
+            --shard i/n renders only prompts at positions p (0-based, in file order) with \
+            p mod n = i, so n machines given the same file and i = 0…n−1 split the work.
+
+            EXAMPLES
+              imagine generate --model ~/models/sd-turbo --steps 1 --cfg 0 "a red apple on a table"
+              imagine generate --model ~/models/sd15 --prompts prompts.jsonl --out-dir out --seed 42
+              imagine generate --model ~/models/sd15 --prompts prompts.txt --shard $INDEX/$COUNT --resume
+            """)
+
+    @Argument(help: "Prompts to render (or use --prompts).")
+    var prompts: [String] = []
+
+    @Option(name: .customLong("prompts"), help: ArgumentHelp("A prompt file (plain lines or JSONL).", valueName: "file"))
+    var promptFile: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: ArgumentHelp("Where the PNGs go (created if missing).", valueName: "dir"))
+    var outDir = "."
+
+    @Option(help: "Sampler steps.")
+    var steps = 20
+
+    @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (SD-Turbo: 0).")
+    var cfg: Float = 7.5
+
+    @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "name"))
+    var sampler: String = SamplerKind.euler.rawValue
+
+    @Option(help: ArgumentHelp(
+        "Seed for the starting noise (default: random, recorded in the PNG and the JSON line). The noise "
+            + "equals torch.Generator(\"cpu\").manual_seed(seed) + randn, as in diffusers on CPU."))
+    var seed: UInt64?
+
+    @Option(help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
+    var width: Int?
+
+    @Option(help: "Image height in pixels, a multiple of 8 (default: the model's native size).")
+    var height: Int?
+
+    @Option(help: "Negative prompt, for every prompt without its own.")
+    var negative = ""
+
+    @Option(help: ArgumentHelp("Decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch).",
+                               valueName: "name"))
+    var decoder: String = DecoderKind.vae.rawValue
+
+    @Flag(help: "Skip prompts whose PNG already exists.")
+    var resume = false
+
+    @Option(help: ArgumentHelp("Render only shard i of n (0 ≤ i < n).", valueName: "i/n"))
+    var shard: String?
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if prompts.isEmpty && promptFile == nil { throw ValidationError("give prompts as arguments or --prompts FILE") }
+        if SamplerKind(rawValue: sampler) == nil {
+            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        for (name, value) in [("--width", width), ("--height", height)] {
+            if let value, value <= 0 || value % 8 != 0 {
+                throw ValidationError("\(name) must be a positive multiple of 8, got \(value)")
+            }
+        }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard must be i/n with 0 ≤ i < n, got '\(shard)'") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let model = try reportingErrors { try modelOptions.load() }
+        let pipeline = Pipeline(model: model)
+        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
+
+        var defaults = GenerationRequest(prompt: "")
+        defaults.negativePrompt = negative
+        defaults.seed = seed ?? UInt64.random(in: 0..<(1 << 32))
+        defaults.steps = steps
+        defaults.guidanceScale = cfg
+        defaults.width = width ?? nativeSize
+        defaults.height = height ?? nativeSize
+        defaults.sampler = SamplerKind(rawValue: sampler)!
+        defaults.decoder = DecoderKind(rawValue: decoder)!
+
+        var jobs: [PromptJob]
+        var failures = 0, lineErrors = 0
+        if let promptFile {
+            let (parsed, errors) = try reportingErrors { try readPromptFile(promptFile, defaults: defaults) }
+            for error in errors { printError("error: \(error)") }
+            lineErrors = errors.count
+            failures += errors.count
+            jobs = parsed
+        } else {
+            jobs = prompts.enumerated().map { i, prompt in
+                var request = defaults
+                request.prompt = prompt
+                return PromptJob(number: i + 1, request: request)
+            }
+        }
+        if let shard, let selected = Shard(shard) {
+            jobs = jobs.enumerated().filter { selected.contains(position: $0.offset) }.map(\.element)
+        }
+
+        let outputDirectory = URL(fileURLWithPath: outDir)
+        try reportingErrors {
+            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        }
+        let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+        for (position, job) in jobs.enumerated() {
+            let target = job.out.map { URL(fileURLWithPath: $0, relativeTo: outputDirectory) }
+                ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(job.request.prompt)))
+            if resume && FileManager.default.fileExists(atPath: target.path) {
+                progress.clear()
+                printError("skipping \(job.number): \(target.path) exists")
+                continue
+            }
+            let label = "[\(position + 1)/\(jobs.count)] \(job.number)"
+            do {
+                let start = DispatchTime.now()
+                let result = try pipeline.generate(job.request, onStep: { step in
+                    progress.show(label: label, step: step.step, of: step.steps)
+                    return true
+                })
+                if let (tokens, limit) = result.promptTruncation {
+                    progress.clear()
+                    printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
+                }
+                let path = try writePNG(result.image, request: job.request, model: model.name, to: target)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+                progress.clear()
+                FileHandle.standardOutput.write(Data((record(job: job, path: path, seconds: seconds) + "\n").utf8))
+            } catch {
+                progress.clear()
+                printError("error: prompt \(job.number) (\(promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)")): \(error)")
+                failures += 1
+            }
+        }
+        if failures > 0 {
+            printError("\(failures) of \(jobs.count + lineErrors) prompts failed")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Writes the PNG atomically; an existing file gets a numbered sibling instead of being replaced.
+    private func writePNG(_ image: Tensor, request: GenerationRequest, model: String, to target: URL) throws -> String {
+        let height = image.shape[2], width = image.shape[3]
+        let rgb = image.data.withUnsafeBufferPointer {
+            RGBImage(planarSignedUnit: UnsafeBufferPointer(rebasing: $0[0 ..< 3 * width * height]),
+                     width: width, height: height)
+        }
+        let text = [(key: "parameters", value: request.a1111Parameters(modelName: model))]
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var candidate = target
+        var suffix = 2
+        while true {
+            do {
+                try PNGWriter.write(rgb, text: text, to: candidate, overwrite: false)
+                return candidate.path
+            } catch let error as PNGError where error.errorNumber == EEXIST {
+                let base = target.deletingPathExtension().lastPathComponent
+                candidate = target.deletingLastPathComponent().appendingPathComponent("\(base)-\(suffix).png")
+                suffix += 1
+            }
+        }
+    }
+
+    private func record(job: PromptJob, path: String, seconds: Double) -> String {
+        let r = job.request
+        let object: [String: Any] = [
+            "path": path, "line": job.number, "prompt": r.prompt, "negative": r.negativePrompt,
+            "seed": r.seed, "steps": r.steps, "cfg": r.guidanceScale, "width": r.width, "height": r.height,
+            "sampler": r.sampler.rawValue, "decoder": r.decoder.rawValue,
+            "seconds": (seconds * 1000).rounded() / 1000,
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A one-line progress bar on standard error, redrawn in place.
+final class ProgressBar {
+    let enabled: Bool
+    private var drawn = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(label: String, step: Int, of steps: Int) {
+        guard enabled else { return }
+        let width = 30
+        let filled = steps == 0 ? width : width * step / steps
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) \(bar) \(step)/\(steps)".utf8))
+        drawn = true
+    }
+
+    func clear() {
+        guard enabled && drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        drawn = false
+    }
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

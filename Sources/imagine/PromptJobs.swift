@@ -1,0 +1,139 @@
+import Foundation
+import Models
+
+/// One image to make, from the command line or one line of a prompt file.
+struct PromptJob: Equatable {
+    /// 1-based position: the line number in a prompt file, the argument position otherwise.
+    var number: Int
+    var request: GenerationRequest
+    /// Explicit output path (JSONL `out`), relative to --out-dir unless absolute.
+    var out: String?
+    /// Whether the seed came from the job itself (JSONL `seed`) rather than the command's default.
+    var hasOwnSeed = false
+}
+
+/// A prompt-file line that could not be read; the other lines still render.
+struct PromptLineError: Error, CustomStringConvertible {
+    let file: String
+    let line: Int
+    let reason: String
+    var description: String { "\(file):\(line): \(reason)" }
+}
+
+/// Reads a prompt file: plain text (one prompt per line), or JSONL (one object per line with
+/// `prompt` and optionally `negative`, `seed`, `steps`, `cfg`, `width`, `height`, `sampler`,
+/// `decoder`, `out`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
+/// lines and lines starting with `#` are skipped.
+func readPromptFile(_ path: String, defaults: GenerationRequest) throws -> (jobs: [PromptJob], errors: [PromptLineError]) {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw PromptLineError(file: path, line: 0, reason: "cannot read the file")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw PromptLineError(file: path, line: 0, reason: "not UTF-8 text")
+    }
+    var jobs: [PromptJob] = [], errors: [PromptLineError] = []
+    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.isEmpty || line.hasPrefix("#") { continue }
+        do {
+            jobs.append(try parsePromptLine(line, number: index + 1, defaults: defaults))
+        } catch let problem as LineProblem {
+            errors.append(PromptLineError(file: path, line: index + 1, reason: problem.reason))
+        }
+    }
+    return (jobs, errors)
+}
+
+/// Why one line was refused (becomes a `PromptLineError` with the file and line number).
+struct LineProblem: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
+/// Parses one non-blank line.
+func parsePromptLine(_ line: String, number: Int, defaults: GenerationRequest) throws -> PromptJob {
+    var request = defaults
+    guard line.hasPrefix("{") else {
+        request.prompt = line
+        return PromptJob(number: number, request: request)
+    }
+    guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+        throw LineProblem("not a valid JSON object")
+    }
+    let known: Set = ["prompt", "negative", "seed", "steps", "cfg", "width", "height", "sampler", "decoder", "out"]
+    if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
+        throw LineProblem("unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
+    }
+    func string(_ key: String) throws -> String? {
+        guard let value = object[key] else { return nil }
+        guard let s = value as? String else { throw LineProblem("\"\(key)\" must be a string") }
+        return s
+    }
+    func integer(_ key: String) throws -> Int? {
+        guard let value = object[key] else { return nil }
+        guard let n = value as? NSNumber, !(value is Bool), n.doubleValue == n.doubleValue.rounded(),
+              abs(n.doubleValue) < 1e15 else { throw LineProblem("\"\(key)\" must be an integer, got \(value)") }
+        return n.intValue
+    }
+    guard let prompt = try string("prompt") else { throw LineProblem("missing \"prompt\"") }
+    request.prompt = prompt
+    if let negative = try string("negative") { request.negativePrompt = negative }
+    var job = PromptJob(number: number, request: request)
+    if let seed = try integer("seed") {
+        guard seed >= 0 else { throw LineProblem("\"seed\" must not be negative") }
+        job.request.seed = UInt64(seed)
+        job.hasOwnSeed = true
+    }
+    if let steps = try integer("steps") { job.request.steps = steps }
+    if let value = object["cfg"] {
+        guard let n = value as? NSNumber, !(value is Bool) else { throw LineProblem("\"cfg\" must be a number") }
+        job.request.guidanceScale = n.floatValue
+    }
+    if let width = try integer("width") { job.request.width = width }
+    if let height = try integer("height") { job.request.height = height }
+    if let name = try string("sampler") {
+        guard let sampler = SamplerKind(rawValue: name) else {
+            throw LineProblem("unknown sampler \"\(name)\" (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        job.request.sampler = sampler
+    }
+    if let name = try string("decoder") {
+        guard let decoder = DecoderKind(rawValue: name) else { throw LineProblem("unknown decoder \"\(name)\" (vae, tiny, latent)") }
+        job.request.decoder = decoder
+    }
+    job.out = try string("out")
+    if let out = job.out, out.isEmpty || out.hasSuffix("/") { throw LineProblem("\"out\" must name a file") }
+    return job
+}
+
+/// `--shard i/n`: this machine renders the jobs whose position p (0-based) has p mod n = i.
+struct Shard: Equatable {
+    let index: Int
+    let count: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else { return nil }
+        index = i
+        count = n
+    }
+
+    func contains(position: Int) -> Bool { position % count == index }
+}
+
+/// A file-name-safe short form of a prompt: lower-case words joined by '-', at most 48 characters.
+func slug(_ prompt: String) -> String {
+    var result = ""
+    var pendingDash = false
+    for scalar in prompt.lowercased().unicodeScalars {
+        if CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII {
+            if pendingDash && !result.isEmpty { result.append("-") }
+            result.unicodeScalars.append(scalar)
+            pendingDash = false
+            if result.count >= 48 { break }
+        } else {
+            pendingDash = true
+        }
+    }
+    return result.isEmpty ? "image" : result
+}
