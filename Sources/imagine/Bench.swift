@@ -8,11 +8,12 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time model components (medians over several runs).",
         discussion: """
-            Timings are wall-clock medians after one warm-up run. Compare against a reference \
-            measured in the same session (the machine may be shared and noisy): see \
-            Tests/Fixtures/fullsize_text_encoder_check.py for the PyTorch side.
+            Timings are wall-clock medians after one warm-up run; peak RSS is the process's \
+            high-water mark. Compare against a reference measured in the same session (the \
+            machine may be shared and noisy): Tests/Fixtures/fullsize_text_encoder_check.py and \
+            Tests/Fixtures/fullsize_diffusion_check.py run PyTorch on the same weights and inputs.
             """,
-        subcommands: [BenchTextEncoder.self])
+        subcommands: [BenchTextEncoder.self, BenchComponent.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {
@@ -74,6 +75,7 @@ struct BenchTextEncoder: ParsableCommand {
             times.append(seconds(since: start))
         }
         times.sort()
+        defer { print(String(format: "peak RSS %.0f MB", peakResidentMegabytes())) }
         let c = encoder.config
         print(String(format: "text encoder: %d layers, width %d, %@, %d tokens, %d threads, OpenBLAS %@",
                      c.layers, c.width, c.activation.rawValue, tokens.ids.count, Threads.count, Threads.blasCore))
@@ -88,7 +90,119 @@ struct BenchTextEncoder: ParsableCommand {
         }
     }
 
-    private func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+/// The process's peak resident set (VmHWM in /proc/self/status), in MB; 0 where unavailable.
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kilobytes / 1024
+}
+
+/// `imagine bench unet|vae|tiny-decoder`: one image-side component on given or seeded inputs.
+struct BenchComponent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "component",
+        abstract: "Time the U-Net, the VAE decoder or the tiny decoder at an image size.",
+        discussion: """
+            Inputs come from --inputs (safetensors with `sample`, `encoder_hidden_states`, \
+            `timestep` for the U-Net; `latents` for the decoders) so another implementation can be \
+            fed the same tensors, or are drawn from seed 0.
+
+            EXAMPLES
+              imagine bench component unet ~/models/sd-turbo --size 512 --threads 2
+              imagine bench component vae ~/models/sd15 --size 256 --runs 3
+            """)
+
+    enum Component: String, ExpressibleByArgument, CaseIterable { case unet, vae, tinyDecoder = "tiny-decoder" }
+
+    @Argument(help: "unet, vae or tiny-decoder.")
+    var component: Component
+
+    @Argument(help: ArgumentHelp("A diffusers folder (uses unet/, vae/ or vae_tiny/) or the component's own folder.",
+                                 valueName: "model"))
+    var model: String
+
+    @Option(help: "Image size in pixels (square); latents are size / 8.")
+    var size = 512
+
+    @Option(help: "Batch size (2 is what classifier-free guidance runs).")
+    var batch = 1
+
+    @Option(help: "Timed runs after one warm-up run.")
+    var runs = 3
+
+    @Option(help: ArgumentHelp("Inputs to use (safetensors).", valueName: "file"))
+    var inputs: String?
+
+    @Option(help: ArgumentHelp("Write the output (`output`, fp32 safetensors) here.", valueName: "file"))
+    var saveOutput: String?
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        if size < 8 || size % 8 != 0 { throw ValidationError("--size must be a positive multiple of 8, got \(size)") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let root = URL(fileURLWithPath: model)
+        let subfolder = [Component.unet: "unet", .vae: "vae", .tinyDecoder: "vae_tiny"][component]!
+        let folder = FileManager.default.fileExists(atPath: root.appendingPathComponent(subfolder).path)
+            ? root.appendingPathComponent(subfolder) : root
+        let given = try inputs.map { path in try reportingErrors { try SafetensorsFile(url: URL(fileURLWithPath: path)) } }
+        var generator = TorchGenerator(seed: 0)
+        func input(_ name: String, _ shape: [Int]) throws -> Tensor {
+            if let given { return try reportingErrors { try given.tensor(name) } }
+            return generator.randn(shape)
+        }
+        let latentShape = [batch, 4, size / 8, size / 8]
+
+        let loadStart = DispatchTime.now()
+        let call: () throws -> Tensor
+        var description: String
+        switch component {
+        case .unet:
+            let unet = try reportingErrors { try UNet2DConditionModel(folder: folder) }
+            let sample = try input("sample", latentShape)
+            let context = try input("encoder_hidden_states", [batch, 77, unet.config.crossAttentionDim])
+            let timestep = try given.map { try $0.tensor("timestep").data[0] } ?? 999
+            let condition = unet.config.timeConditionDim.map { Tensor(zeros: [batch, $0]) }
+            call = { try unet(sample, timestep: timestep, context: context, timeCondition: condition) }
+            description = "U-Net \(unet.config.blockOutChannels), cross-attention \(unet.config.crossAttentionDim)"
+        case .vae:
+            let vae = try reportingErrors { try AutoencoderKL(folder: folder) }
+            let latents = try input("latents", latentShape)
+            call = { try vae.decode(latents) }
+            description = "VAE decoder \(vae.config.blockOutChannels)"
+        case .tinyDecoder:
+            let tiny = try reportingErrors { try TinyAutoencoder(folder: folder) }
+            let latents = try input("latents", latentShape)
+            call = { try tiny.decode(latents) }
+            description = "tiny decoder (TAESD)"
+        }
+        let loadSeconds = seconds(since: loadStart)
+        var output = try call()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now()
+            output = try call()
+            times.append(seconds(since: start))
+        }
+        times.sort()
+        print("\(description), \(size)×\(size), batch \(batch), \(Threads.count) threads, OpenBLAS \(Threads.blasCore)")
+        print(String(format: "load %.3f s; median %.4f s, min %.4f s, max %.4f s over %d runs; peak RSS %.0f MB",
+                     loadSeconds, times[times.count / 2], times[0], times[times.count - 1], runs,
+                     peakResidentMegabytes()))
+        if let saveOutput {
+            try reportingErrors { try SafetensorsWriter.write([("output", output)], to: URL(fileURLWithPath: saveOutput)) }
+        }
     }
 }

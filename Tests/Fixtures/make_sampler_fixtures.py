@@ -19,11 +19,12 @@ Writes Tests/Fixtures/samplers/:
         "unsupported": reason, where diffusers itself refuses the combination
     <config>/loops.safetensors       "<sampler>/<steps>/denoised_<i>", "<sampler>/<steps>/final":
                                      a whole denoising loop with the fake model below, fp32 [1,4,8,8]
+    fake_model.safetensors           "c": the fixed tensor C of the fake model below
     torch_randn.json, torch_randn.safetensors
                                      torch.Generator("cpu").manual_seed(seed) + torch.randn(shape),
                                      including several draws in a row from one generator
 
-The loop's "model" is a fixed function both sides compute exactly:
+The loop's "model" is a fixed function that the Swift tests compute too:
     model_output = 0.3 · scale_model_input(latents, t) + (0.05 · t / 1000 + 0.02) · C
 with C = torch.randn([1,4,8,8]) from seed 7, and the loop starts, as diffusers' pipelines do, from
 randn(shape, generator=Generator().manual_seed(LOOP_SEED)) · init_noise_sigma, passing the same

@@ -94,14 +94,11 @@ struct SingleFileKeyMap {
     /// attention projections). A weight already stored as a matrix is taken as is; one that is no 1×1
     /// kernel keeps its shape, so the model's shape check names it.
     mutating func linearFromConvolution(_ original: String, as name: String) {
-        guard let shape = shape(original + ".weight") else {
-            missing.append(prefix + original + ".weight")
-            return
+        module(original, as: name)
+        if let weight = entries[name + ".weight"], weight.shape.count > 2, weight.shape.dropFirst(2).allSatisfy({ $0 == 1 }) {
+            entries[name + ".weight"] = SingleFileEntry(source: weight.source, rows: nil,
+                                                        shape: Array(weight.shape.prefix(2)))
         }
-        let isPointwise = shape.count >= 2 && shape.dropFirst(2).allSatisfy { $0 == 1 }
-        entries[name + ".weight"] = SingleFileEntry(
-            source: prefix + original + ".weight", rows: nil, shape: isPointwise ? Array(shape.prefix(2)) : shape)
-        tensor(original + ".bias", as: name + ".bias")
     }
 
     /// A tensor that stacks `names.count` tensors along dimension 0 (OpenCLIP's `in_proj_weight`

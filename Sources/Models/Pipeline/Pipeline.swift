@@ -28,7 +28,7 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     public struct Result: Sendable {
-        /// [1, 3, height, width] in [-1, 1]
+        /// [1, 3, height, width] in about [-1, 1] (the requested size, whatever the decoder)
         public let image: Tensor
         public let latents: Tensor
         /// The prompt needed more tokens than the text encoder takes; the rest was dropped.
@@ -121,7 +121,11 @@ public final class Pipeline: @unchecked Sendable {
                 throw CancellationError()
             }
         }
-        let image = try decode(latents, with: request.decoder, isCancelled: isCancelled)
+        var image = try decode(latents, with: request.decoder, isCancelled: isCancelled)
+        if request.decoder == .latent {
+            // The linear preview has one pixel per latent; deliver the requested size regardless.
+            image = upsampleNearest(image, height: request.height, width: request.width)
+        }
         return Result(image: image, latents: latents,
                       promptTruncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
     }

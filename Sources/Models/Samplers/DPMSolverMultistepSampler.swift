@@ -34,7 +34,7 @@ public struct DPMSolverMultistepSampler: Sampler {
             let cosine = (config.betaSchedule ?? defaults.betaSchedule) == .squaredCosCapV2
             times = times.map { $0.rounded(cosine ? .towardZero : .toNearestOrEven) }
         } else {
-            // Spaced over steps + 1 points with the last (timestep 0) dropped, except "trailing".
+            // Spaced over steps + 1 points with the lowest dropped, except "trailing".
             times = spacing == .trailing
                 ? spacing.timesteps(steps, trainTimesteps: config.trainTimesteps, offset: config.stepsOffset)
                 : Array(spacing.timesteps(steps + 1, trainTimesteps: config.trainTimesteps,

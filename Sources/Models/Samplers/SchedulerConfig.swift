@@ -35,8 +35,6 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var useKarrasSigmas = false
     /// The sigma after the last step.
     public var finalSigmasType = FinalSigmas.zero
-    /// How Euler's sigmas between training timesteps are found; only "linear" is supported.
-    public var interpolationType = "linear"
     /// "continuous" (with v-prediction) makes Euler's timesteps 0.25·ln σ, for EDM-style models.
     public var timestepType = TimestepType.discrete
 
@@ -95,7 +93,6 @@ public struct SchedulerConfig: Sendable, Equatable {
         predictionType = try keys.choice("prediction_type") ?? predictionType
         useKarrasSigmas = try keys.bool("use_karras_sigmas") ?? useKarrasSigmas
         finalSigmasType = try keys.choice("final_sigmas_type") ?? finalSigmasType
-        interpolationType = try keys.string("interpolation_type") ?? interpolationType
         timestepType = try keys.choice("timestep_type") ?? timestepType
         setAlphaToOne = try keys.bool("set_alpha_to_one") ?? setAlphaToOne
         clipSample = try keys.bool("clip_sample")
@@ -111,9 +108,10 @@ public struct SchedulerConfig: Sendable, Equatable {
             throw ConfigError(file: file, reason:
                 "'trained_betas' has \(betas.count) values but num_train_timesteps is \(trainTimesteps)")
         }
-        guard interpolationType == "linear" else {
+        // Euler's sigmas between training timesteps: only linear interpolation is implemented.
+        if let interpolation = try keys.string("interpolation_type"), interpolation != "linear" {
             throw ConfigError(file: file, reason:
-                "'interpolation_type' \"\(interpolationType)\" is not supported (only \"linear\")")
+                "'interpolation_type' \"\(interpolation)\" is not supported (only \"linear\")")
         }
         // Options that would change the samples, which these samplers do not implement: refuse
         // them rather than quietly sample something else.
