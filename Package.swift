@@ -43,6 +43,8 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
+        // Runs the built `imagine` binary as a person would (the dependency builds it first).
+        .testTarget(name: "CLITests", dependencies: ["imagine"], swiftSettings: swiftSettings),
 
         // PNG output. The libpng call sequence lives in C because libpng reports errors by
         // longjmp, which must never cross Swift frames.

@@ -80,24 +80,6 @@ public struct SingleFileCheckpoint: Sendable {
         for name in file.tensorNames { header[name] = file.info(name)?.shape }
         var problems: [String] = []
 
-        // The text encoder's layout tells the family apart: OpenAI CLIP in transformers' naming
-        // (SD 1.x) or OpenCLIP (SD 2.x).
-        let hasKeys = { (prefix: String) in header.keys.contains { $0.hasPrefix(prefix) } }
-        var family: Family?
-        var textMap: SingleFileKeyMap?
-        if hasKeys(SingleFileKeyMap.openCLIPPrefix) {
-            family = .sd2
-            textMap = SingleFileKeyMap(header: header, prefix: SingleFileKeyMap.openCLIPPrefix, component: "text encoder")
-        } else if let prefix = SingleFileKeyMap.clipPrefixes.first(where: hasKeys) {
-            family = .sd1
-            textMap = SingleFileKeyMap(header: header, prefix: prefix, component: "text encoder")
-        } else if hasKeys("conditioner.embedders.") {
-            problems.append("SDXL-style text encoders (conditioner.embedders.*) are not supported, only SD 1.x and 2.x")
-        } else {
-            problems.append("no text encoder keys (\(SingleFileKeyMap.clipPrefixes[1])* for SD 1.x, "
-                            + "\(SingleFileKeyMap.openCLIPPrefix)* for SD 2.x)")
-        }
-
         /// Runs one component's layout; nil, with the reasons added to `problems`, when the component
         /// is absent, incomplete or not an SD layout.
         func layout<Result>(_ map: inout SingleFileKeyMap,
@@ -120,18 +102,31 @@ public struct SingleFileCheckpoint: Sendable {
         }
         var unetMap = SingleFileKeyMap(header: header, prefix: SingleFileKeyMap.unetPrefix, component: "U-Net")
         var vaeMap = SingleFileKeyMap(header: header, prefix: SingleFileKeyMap.vaePrefix, component: "VAE")
-        let unetShape = layout(&unetMap) { try $0.mapUNet() }
+        let inferredUNet = layout(&unetMap) { try $0.mapUNet() }
         let vaeConfig = layout(&vaeMap) { try $0.mapVAE() }
+
+        // The text encoder's layout tells the family apart: OpenAI CLIP in transformers' naming
+        // (SD 1.x) or OpenCLIP (SD 2.x).
+        let hasKeys = { (prefix: String) in header.keys.contains { $0.hasPrefix(prefix) } }
+        let clipPrefix = SingleFileKeyMap.clipPrefixes.first(where: hasKeys)
+        let family: Family? = hasKeys(SingleFileKeyMap.openCLIPPrefix) ? .sd2 : clipPrefix != nil ? .sd1 : nil
+        var textMap = SingleFileKeyMap(header: header, prefix: family == .sd2 ? SingleFileKeyMap.openCLIPPrefix
+                                                                  : clipPrefix ?? "", component: "text encoder")
         var tower: SingleFileKeyMap.TextTowerSizes?
-        if var map = textMap {
-            tower = layout(&map) { family == .sd2 ? try $0.mapOpenCLIP() : $0.mapCLIP() }
-            textMap = map
+        switch family {
+        case .sd1: tower = layout(&textMap) { $0.mapCLIP() }
+        case .sd2: tower = layout(&textMap) { try $0.mapOpenCLIP() }
+        case nil where hasKeys("conditioner.embedders."):
+            problems.append("SDXL-style text encoders (conditioner.embedders.*) are not supported, only SD 1.x and 2.x")
+        case nil:
+            problems.append("no text encoder keys (\(SingleFileKeyMap.clipPrefixes[1])* for SD 1.x, "
+                            + "\(SingleFileKeyMap.openCLIPPrefix)* for SD 2.x)")
         }
-        if let unetShape, let tower, unetShape.crossAttentionDim != tower.width {
-            problems.append("the U-Net attends to \(unetShape.crossAttentionDim)-wide text states "
+        if let inferredUNet, let tower, inferredUNet.crossAttentionDim != tower.width {
+            problems.append("the U-Net attends to \(inferredUNet.crossAttentionDim)-wide text states "
                             + "but the text encoder is \(tower.width) wide")
         }
-        guard problems.isEmpty, let family, var unetConfig = unetShape, let vaeConfig, let tower, let textMap else {
+        guard problems.isEmpty, let family, var unetConfig = inferredUNet, let vaeConfig, let tower else {
             throw SingleFileCheckpointError(file: url.path, problems: problems)
         }
 
@@ -166,7 +161,7 @@ public struct SingleFileCheckpoint: Sendable {
         return nil
     }
 
-    /// The first 10 keys, then how many more: a whole missing decoder is a few hundred.
+    /// The first 10 keys, then how many more: SD's VAE decoder alone has 138.
     static func abbreviatedList(_ keys: [String], limit: Int = 10) -> String {
         let shown = keys.prefix(limit).joined(separator: ", ")
         return keys.count > limit ? "\(shown), … (\(keys.count - limit) more)" : shown

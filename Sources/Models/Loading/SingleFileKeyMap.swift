@@ -95,7 +95,8 @@ struct SingleFileKeyMap {
     /// kernel keeps its shape, so the model's shape check names it.
     mutating func linearFromConvolution(_ original: String, as name: String) {
         module(original, as: name)
-        if let weight = entries[name + ".weight"], weight.shape.count > 2, weight.shape.dropFirst(2).allSatisfy({ $0 == 1 }) {
+        if let weight = entries[name + ".weight"], weight.shape.count > 2,
+           weight.shape.dropFirst(2).allSatisfy({ $0 == 1 }) {
             entries[name + ".weight"] = SingleFileEntry(source: weight.source, rows: nil,
                                                         shape: Array(weight.shape.prefix(2)))
         }
@@ -109,8 +110,8 @@ struct SingleFileKeyMap {
             return
         }
         guard let stacked = shape.first, stacked % names.count == 0 else {
-            throw SingleFileLayoutProblem(
-                description: "\(prefix + original) has shape \(shape), which does not split into \(names.count) equal parts")
+            throw SingleFileLayoutProblem(description: "\(prefix + original) has shape \(shape), "
+                                          + "which does not split into \(names.count) equal parts")
         }
         let rows = stacked / names.count
         for (part, name) in names.enumerated() {
@@ -152,6 +153,10 @@ extension SingleFileKeyMap {
     /// upsampler after them (`N.1.conv`, or `N.2.conv` behind a transformer).
     mutating func mapUNet() throws -> UNetConfig {
         let inputBlocks = indices(after: "input_blocks.")
+        guard !inputBlocks.isEmpty else {
+            throw SingleFileLayoutProblem(description: "the U-Net keys (\(prefix)*) have no input_blocks: "
+                                          + "not an SD 1.x/2.x U-Net")
+        }
         let downsamplers = inputBlocks.filter { shape("input_blocks.\($0).0.op.weight") != nil }
         let levels = downsamplers.count + 1
         let resnetBlocks = inputBlocks.count - 1 - downsamplers.count
@@ -253,7 +258,9 @@ extension SingleFileKeyMap {
         guard levels > 0, config.layersPerBlock > 0 else {
             throw SingleFileLayoutProblem(description: "VAE keys missing: \(prefix)encoder.down.0.block.0.*")
         }
-        config.blockOutChannels = (0..<levels).map { dimension(0, of: "encoder.down.\($0).block.0.conv1.weight") ?? 0 }
+        config.blockOutChannels = (0..<levels).map {
+            dimension(0, of: "encoder.down.\($0).block.0.conv1.weight") ?? 0
+        }
         config.inChannels = dimension(1, of: "encoder.conv_in.weight") ?? config.inChannels
         config.outChannels = dimension(0, of: "decoder.conv_out.weight") ?? config.outChannels
         config.latentChannels = dimension(1, of: "decoder.conv_in.weight") ?? config.latentChannels
@@ -261,9 +268,10 @@ extension SingleFileKeyMap {
         for side in ["encoder", "decoder"] {
             module("\(side).conv_in", as: "\(side).conv_in")
             vaeResnet("\(side).mid.block_1", as: "\(side).mid_block.resnets.0")
-            module("\(side).mid.attn_1.norm", as: "\(side).mid_block.attentions.0.group_norm")
+            let attention = "\(side).mid_block.attentions.0"
+            module("\(side).mid.attn_1.norm", as: "\(attention).group_norm")
             for (projection, renamed) in Self.vaeAttentionProjections {
-                linearFromConvolution("\(side).mid.attn_1.\(projection)", as: "\(side).mid_block.attentions.0.\(renamed)")
+                linearFromConvolution("\(side).mid.attn_1.\(projection)", as: "\(attention).\(renamed)")
             }
             vaeResnet("\(side).mid.block_2", as: "\(side).mid_block.resnets.1")
             module("\(side).norm_out", as: "\(side).conv_norm_out")

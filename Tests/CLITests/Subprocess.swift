@@ -1,0 +1,153 @@
+import Dispatch
+import Foundation
+import Testing
+
+/// Runs the built `imagine` binary the way a person would: a real process, its own working
+/// directory, stdout and stderr captured, and a timeout so a hang fails the test instead of the run.
+enum Imagine {
+    /// What one run produced.
+    struct Output: CustomStringConvertible {
+        let arguments: [String]
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        let timedOut: Bool
+
+        /// Standard output's non-empty lines.
+        var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+        /// Standard error's non-empty lines.
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+
+        /// Each stdout line parsed as a JSON object (a line that is not one fails the test).
+        func jsonRecords(sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
+            try stdoutLines.map { line in
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+                return try #require(object as? [String: Any], "stdout line is not a JSON object: \(line)",
+                                    sourceLocation: sourceLocation)
+            }
+        }
+
+        var description: String {
+            "imagine \(arguments.joined(separator: " ")) → status \(status)\(timedOut ? " (timed out)" : "")\n"
+                + "--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)"
+        }
+    }
+
+    /// The package root, found from this file's path (Tests/CLITests/Subprocess.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The tiny random-weight SD model (64×64 images, milliseconds per step).
+    static let tinyModel = packageRoot.appendingPathComponent("Tests/Fixtures/pipeline/tiny-sd").path
+
+    /// The `imagine` executable this test bundle was built with.
+    ///
+    /// SwiftPM puts every product of one build in one folder (`<scratch>/<triple>/<config>/`,
+    /// linked from `<scratch>/<config>/`), and the `imagine` dependency of this test target makes
+    /// it build the binary first. So the binary is a sibling of the running test executable (or of
+    /// the `.xctest` bundle that contains it, on macOS), wherever `--scratch-path` put the build.
+    /// `IMAGINE_BINARY` overrides this, to test an installed binary.
+    static let binary: URL? = {
+        if let path = ProcessInfo.processInfo.environment["IMAGINE_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
+        let fm = FileManager.default
+        let starts = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0])]
+        for start in starts.compactMap({ $0?.resolvingSymlinksInPath() }) {
+            var folder = start.deletingLastPathComponent()
+            // Up to the folder that holds the test bundle (macOS: X.xctest/Contents/MacOS/X).
+            for _ in 0..<4 {
+                let candidate = folder.appendingPathComponent("imagine")
+                var isDirectory: ObjCBool = false
+                if fm.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                   fm.isExecutableFile(atPath: candidate.path) {
+                    return candidate
+                }
+                folder.deleteLastPathComponent()
+            }
+        }
+        return nil
+    }()
+
+    /// Runs `imagine arguments…` in `directory` and waits for it (at most `timeout` seconds,
+    /// after which it is killed and `timedOut` is set).
+    static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 60,
+                    environment: [String: String] = [:],
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
+        let binary = try #require(
+            Self.binary,
+            "no imagine binary next to the test executable (\(CommandLine.arguments[0])); set IMAGINE_BINARY",
+            sourceLocation: sourceLocation)
+        // Output goes to files rather than pipes: a chatty child can never block on a full pipe
+        // while we wait for it to exit.
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-capture-\(UUID())")
+        try FileManager.default.createDirectory(at: capture, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: capture) }
+        let stdoutURL = capture.appendingPathComponent("stdout"), stderrURL = capture.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
+        let stderrHandle = try FileHandle(forWritingTo: stderrURL)
+        defer {
+            try? stdoutHandle.close()
+            try? stderrHandle.close()
+        }
+
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = stdoutHandle
+        process.standardError = stderrHandle
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        var timedOut = false
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            process.terminate()
+            exited.wait()
+        }
+        let output = Output(
+            arguments: arguments,
+            status: process.terminationStatus,
+            stdout: String(decoding: try Data(contentsOf: stdoutURL), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: stderrURL), as: UTF8.self),
+            timedOut: timedOut)
+        #expect(!timedOut, "timed out after \(timeout) s: \(output)", sourceLocation: sourceLocation)
+        return output
+    }
+
+    /// `imagine generate --model tiny-sd` with small, fast defaults (64×64 by the model's native
+    /// size, 4 steps, seed 7, one thread per process as the tests run in parallel) plus `arguments`.
+    static func generate(_ arguments: [String], in directory: URL, threads: Int = 1,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
+        try run(["generate", "--model", tinyModel, "--steps", "4", "--seed", "7", "--threads", "\(threads)"]
+                    + arguments,
+                in: directory, sourceLocation: sourceLocation)
+    }
+}
+
+/// A fresh, empty temporary folder, removed when the test body returns.
+func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-cli-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    return try body(folder)
+}
+
+/// The files in `folder` (names only, sorted), recursively.
+func fileNames(in folder: URL) -> [String] {
+    let enumerator = FileManager.default.enumerator(atPath: folder.path)
+    var names: [String] = []
+    while let name = enumerator?.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path,
+                                          isDirectory: &isDirectory), !isDirectory.boolValue {
+            names.append(name)
+        }
+    }
+    return names.sorted()
+}
