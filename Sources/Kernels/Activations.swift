@@ -4,11 +4,14 @@
 /// e^x to ~2 ulp for x in [-87, 88] (clamped outside: exp(-87) ≈ 1e-38, effectively 0 for us).
 ///
 /// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial
-/// (truncation error r⁸/8! < 5e-9) and 2ⁿ assembled in the exponent bits.
+/// (truncation error r⁸/8! < 5e-9) and 2ⁿ assembled in the exponent bits. n is found without a
+/// float→int conversion (Swift's checks its range and so keeps loops from vectorizing): adding
+/// 1.5·2²³ rounds x·log₂e to an integer held in the low mantissa bits.
 @inlinable @inline(__always)
 public func fastExp(_ x: Float) -> Float {
     let x = min(max(x, -87.0), 88.0)
-    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    let shifted = x * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
     // ln2 split in a part exact in float and a correction, so n·ln2 loses no bits.
     let r = (x - n * 0.693_359_375) + n * 2.121_944_4e-4
     // Horner form of p = Σ rⁱ/i!, i = 0…7.
@@ -20,7 +23,8 @@ public func fastExp(_ x: Float) -> Float {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let scale = Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) &<< 23)
+    // The low bits of `shifted` hold n + 0x40_0000 (its exponent field is that of 2²³).
+    let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
     return p * scale
 }
 

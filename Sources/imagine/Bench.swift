@@ -23,7 +23,7 @@ struct BenchTextEncoder: ParsableCommand {
         discussion: """
             EXAMPLES
               imagine bench text-encoder ~/models/sd-turbo --threads 2 --runs 10
-              imagine bench text-encoder /tmp/sd15 --save-output /tmp/swift.safetensors
+              imagine bench text-encoder sd15 --save-output out.safetensors
             """)
 
     @Argument(help: ArgumentHelp(
@@ -115,7 +115,7 @@ struct BenchComponent: ParsableCommand {
             fed the same tensors, or are drawn from seed 0.
 
             EXAMPLES
-              imagine bench component unet ~/models/sd-turbo --size 512 --threads 2
+              imagine bench component unet ~/models/sd-turbo --size 512
               imagine bench component vae ~/models/sd15 --size 256 --runs 3
             """)
 

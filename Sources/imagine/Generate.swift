@@ -27,9 +27,9 @@ struct Generate: ParsableCommand {
             p mod n = i, so n machines given the same file and i = 0…n−1 split the work.
 
             EXAMPLES
-              imagine generate --model ~/models/sd-turbo --steps 1 --cfg 0 "a red apple on a table"
-              imagine generate --model ~/models/sd15 --prompts prompts.jsonl --out-dir out --seed 42
-              imagine generate --model ~/models/sd15 --prompts prompts.txt --shard $INDEX/$COUNT --resume
+              imagine generate --model sd-turbo --steps 1 --cfg 0 "a red apple"
+              imagine generate --model sd15 --prompts p.jsonl --out-dir out --seed 42
+              imagine generate --model sd15 --prompts p.txt --shard 3/10 --resume
             """)
 
     @Argument(help: "Prompts to render (or use --prompts).")
@@ -80,7 +80,9 @@ struct Generate: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if prompts.isEmpty && promptFile == nil { throw ValidationError("give prompts as arguments or --prompts FILE") }
+        if prompts.isEmpty == (promptFile == nil) {
+            throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
+        }
         if SamplerKind(rawValue: sampler) == nil {
             throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -96,10 +98,20 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        // Read the prompt file before the (possibly slow) model load: a typo fails at once.
+        var entries: [PromptFileEntry]
+        if let promptFile {
+            entries = try reportingErrors { try readPromptFile(promptFile) }
+        } else {
+            entries = prompts.enumerated().map { .success(PromptJob(number: $0.offset + 1, prompt: $0.element)) }
+        }
+        if let shard, let selected = Shard(shard) {
+            entries = entries.enumerated().filter { selected.contains(position: $0.offset) }.map(\.element)
+        }
+
         let model = try reportingErrors { try modelOptions.load() }
         let pipeline = Pipeline(model: model)
         let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
-
         var defaults = GenerationRequest(prompt: "")
         defaults.negativePrompt = negative
         defaults.seed = seed ?? UInt64.random(in: 0..<(1 << 32))
@@ -110,33 +122,26 @@ struct Generate: ParsableCommand {
         defaults.sampler = SamplerKind(rawValue: sampler)!
         defaults.decoder = DecoderKind(rawValue: decoder)!
 
-        var jobs: [PromptJob]
-        var failures = 0, lineErrors = 0
-        if let promptFile {
-            let (parsed, errors) = try reportingErrors { try readPromptFile(promptFile, defaults: defaults) }
-            for error in errors { printError("error: \(error)") }
-            lineErrors = errors.count
-            failures += errors.count
-            jobs = parsed
-        } else {
-            jobs = prompts.enumerated().map { i, prompt in
-                var request = defaults
-                request.prompt = prompt
-                return PromptJob(number: i + 1, request: request)
+        var jobs: [(job: PromptJob, request: GenerationRequest)] = []
+        var failures = 0
+        for entry in entries {
+            switch entry {
+            case .success(let job): jobs.append((job, job.applying(defaults)))
+            case .failure(let error):
+                printError("error: \(error)")
+                failures += 1
             }
         }
-        if let shard, let selected = Shard(shard) {
-            jobs = jobs.enumerated().filter { selected.contains(position: $0.offset) }.map(\.element)
-        }
+        let total = entries.count
 
-        let outputDirectory = URL(fileURLWithPath: outDir)
+        let outputDirectory = URL(fileURLWithPath: outDir, isDirectory: true)
         try reportingErrors {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         }
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
-        for (position, job) in jobs.enumerated() {
+        for (position, (job, request)) in jobs.enumerated() {
             let target = job.out.map { URL(fileURLWithPath: $0, relativeTo: outputDirectory) }
-                ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(job.request.prompt)))
+                ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
             if resume && FileManager.default.fileExists(atPath: target.path) {
                 progress.clear()
                 printError("skipping \(job.number): \(target.path) exists")
@@ -145,7 +150,7 @@ struct Generate: ParsableCommand {
             let label = "[\(position + 1)/\(jobs.count)] \(job.number)"
             do {
                 let start = DispatchTime.now()
-                let result = try pipeline.generate(job.request, onStep: { step in
+                let result = try pipeline.generate(request, onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                     return true
                 })
@@ -153,10 +158,10 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                let path = try writePNG(result.image, request: job.request, model: model.name, to: target)
+                let path = try writePNG(result.image, request: request, model: model.name, to: target)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                 progress.clear()
-                FileHandle.standardOutput.write(Data((record(job: job, path: path, seconds: seconds) + "\n").utf8))
+                FileHandle.standardOutput.write(Data((record(line: job.number, request: request, path: path, seconds: seconds) + "\n").utf8))
             } catch {
                 progress.clear()
                 printError("error: prompt \(job.number) (\(promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)")): \(error)")
@@ -164,7 +169,7 @@ struct Generate: ParsableCommand {
             }
         }
         if failures > 0 {
-            printError("\(failures) of \(jobs.count + lineErrors) prompts failed")
+            printError("\(failures) of \(total) prompts failed")
             throw ExitCode(1)
         }
     }
@@ -192,10 +197,9 @@ struct Generate: ParsableCommand {
         }
     }
 
-    private func record(job: PromptJob, path: String, seconds: Double) -> String {
-        let r = job.request
+    private func record(line: Int, request r: GenerationRequest, path: String, seconds: Double) -> String {
         let object: [String: Any] = [
-            "path": path, "line": job.number, "prompt": r.prompt, "negative": r.negativePrompt,
+            "path": path, "line": line, "prompt": r.prompt, "negative": r.negativePrompt,
             "seed": r.seed, "steps": r.steps, "cfg": r.guidanceScale, "width": r.width, "height": r.height,
             "sampler": r.sampler.rawValue, "decoder": r.decoder.rawValue,
             "seconds": (seconds * 1000).rounded() / 1000,

@@ -10,6 +10,7 @@ struct Imagine: ParsableCommand {
             core; set --threads or IMAGINE_THREADS to change that.
 
             EXAMPLES
+              imagine generate --model ~/models/sd15 "a lighthouse at dusk"
               imagine inspect ~/models/sd-turbo
               imagine bench text-encoder ~/models/sd-turbo --threads 2
             """,

@@ -1,15 +1,42 @@
 import Foundation
 import Models
 
-/// One image to make, from the command line or one line of a prompt file.
+/// One image to make, from the command line or one line of a prompt file: the prompt and
+/// whatever the line sets; the command's options fill in the rest (`applying`).
 struct PromptJob: Equatable {
     /// 1-based position: the line number in a prompt file, the argument position otherwise.
     var number: Int
-    var request: GenerationRequest
+    var prompt: String
+    var negative: String?
+    var seed: UInt64?
+    var steps: Int?
+    var cfg: Float?
+    var width: Int?
+    var height: Int?
+    var sampler: SamplerKind?
+    var decoder: DecoderKind?
     /// Explicit output path (JSONL `out`), relative to --out-dir unless absolute.
     var out: String?
-    /// Whether the seed came from the job itself (JSONL `seed`) rather than the command's default.
-    var hasOwnSeed = false
+
+    init(number: Int, prompt: String) {
+        self.number = number
+        self.prompt = prompt
+    }
+
+    /// The full request: this job's settings over the command's `defaults`.
+    func applying(_ defaults: GenerationRequest) -> GenerationRequest {
+        var r = defaults
+        r.prompt = prompt
+        r.negativePrompt = negative ?? r.negativePrompt
+        r.seed = seed ?? r.seed
+        r.steps = steps ?? r.steps
+        r.guidanceScale = cfg ?? r.guidanceScale
+        r.width = width ?? r.width
+        r.height = height ?? r.height
+        r.sampler = sampler ?? r.sampler
+        r.decoder = decoder ?? r.decoder
+        return r
+    }
 }
 
 /// A prompt-file line that could not be read; the other lines still render.
@@ -17,31 +44,35 @@ struct PromptLineError: Error, CustomStringConvertible {
     let file: String
     let line: Int
     let reason: String
-    var description: String { "\(file):\(line): \(reason)" }
+    var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
 }
+
+/// A prompt file's non-blank lines in order: each a job or the reason it was refused. Both count
+/// as positions for `--shard`, so every line belongs to exactly one shard.
+typealias PromptFileEntry = Result<PromptJob, PromptLineError>
 
 /// Reads a prompt file: plain text (one prompt per line), or JSONL (one object per line with
 /// `prompt` and optionally `negative`, `seed`, `steps`, `cfg`, `width`, `height`, `sampler`,
 /// `decoder`, `out`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
 /// lines and lines starting with `#` are skipped.
-func readPromptFile(_ path: String, defaults: GenerationRequest) throws -> (jobs: [PromptJob], errors: [PromptLineError]) {
+func readPromptFile(_ path: String) throws -> [PromptFileEntry] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw PromptLineError(file: path, line: 0, reason: "cannot read the file")
     }
     guard let text = String(data: data, encoding: .utf8) else {
         throw PromptLineError(file: path, line: 0, reason: "not UTF-8 text")
     }
-    var jobs: [PromptJob] = [], errors: [PromptLineError] = []
+    var entries: [PromptFileEntry] = []
     for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
         if line.isEmpty || line.hasPrefix("#") { continue }
         do {
-            jobs.append(try parsePromptLine(line, number: index + 1, defaults: defaults))
+            entries.append(.success(try parsePromptLine(line, number: index + 1)))
         } catch let problem as LineProblem {
-            errors.append(PromptLineError(file: path, line: index + 1, reason: problem.reason))
+            entries.append(.failure(PromptLineError(file: path, line: index + 1, reason: problem.reason)))
         }
     }
-    return (jobs, errors)
+    return entries
 }
 
 /// Why one line was refused (becomes a `PromptLineError` with the file and line number).
@@ -51,12 +82,8 @@ struct LineProblem: Error {
 }
 
 /// Parses one non-blank line.
-func parsePromptLine(_ line: String, number: Int, defaults: GenerationRequest) throws -> PromptJob {
-    var request = defaults
-    guard line.hasPrefix("{") else {
-        request.prompt = line
-        return PromptJob(number: number, request: request)
-    }
+func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
+    guard line.hasPrefix("{") else { return PromptJob(number: number, prompt: line) }
     guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
         throw LineProblem("not a valid JSON object")
     }
@@ -71,40 +98,42 @@ func parsePromptLine(_ line: String, number: Int, defaults: GenerationRequest) t
     }
     func integer(_ key: String) throws -> Int? {
         guard let value = object[key] else { return nil }
-        guard let n = value as? NSNumber, !(value is Bool), n.doubleValue == n.doubleValue.rounded(),
+        guard let n = value as? NSNumber, !isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
               abs(n.doubleValue) < 1e15 else { throw LineProblem("\"\(key)\" must be an integer, got \(value)") }
         return n.intValue
     }
     guard let prompt = try string("prompt") else { throw LineProblem("missing \"prompt\"") }
-    request.prompt = prompt
-    if let negative = try string("negative") { request.negativePrompt = negative }
-    var job = PromptJob(number: number, request: request)
+    var job = PromptJob(number: number, prompt: prompt)
+    job.negative = try string("negative")
     if let seed = try integer("seed") {
         guard seed >= 0 else { throw LineProblem("\"seed\" must not be negative") }
-        job.request.seed = UInt64(seed)
-        job.hasOwnSeed = true
+        job.seed = UInt64(seed)
     }
-    if let steps = try integer("steps") { job.request.steps = steps }
+    job.steps = try integer("steps")
     if let value = object["cfg"] {
-        guard let n = value as? NSNumber, !(value is Bool) else { throw LineProblem("\"cfg\" must be a number") }
-        job.request.guidanceScale = n.floatValue
+        guard let n = value as? NSNumber, !isBoolean(n) else { throw LineProblem("\"cfg\" must be a number") }
+        job.cfg = n.floatValue
     }
-    if let width = try integer("width") { job.request.width = width }
-    if let height = try integer("height") { job.request.height = height }
+    job.width = try integer("width")
+    job.height = try integer("height")
     if let name = try string("sampler") {
         guard let sampler = SamplerKind(rawValue: name) else {
             throw LineProblem("unknown sampler \"\(name)\" (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        job.request.sampler = sampler
+        job.sampler = sampler
     }
     if let name = try string("decoder") {
         guard let decoder = DecoderKind(rawValue: name) else { throw LineProblem("unknown decoder \"\(name)\" (vae, tiny, latent)") }
-        job.request.decoder = decoder
+        job.decoder = decoder
     }
     job.out = try string("out")
     if let out = job.out, out.isEmpty || out.hasSuffix("/") { throw LineProblem("\"out\" must name a file") }
     return job
 }
+
+/// JSON `true`/`false` arrive as NSNumbers too, and on Linux `1 is Bool` holds for any number 1:
+/// only the stored type tells them apart ("c", a C char, for booleans).
+func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
 /// `--shard i/n`: this machine renders the jobs whose position p (0-based) has p mod n = i.
 struct Shard: Equatable {

@@ -8,7 +8,9 @@ enum Imagine {
     /// What one run produced.
     struct Output: CustomStringConvertible {
         let arguments: [String]
+        /// The exit status, or the signal number when `signalled`.
         let status: Int32
+        let signalled: Bool
         let stdout: String
         let stderr: String
         let timedOut: Bool
@@ -28,7 +30,8 @@ enum Imagine {
         }
 
         var description: String {
-            "imagine \(arguments.joined(separator: " ")) → status \(status)\(timedOut ? " (timed out)" : "")\n"
+            "imagine \(arguments.joined(separator: " ")) → \(signalled ? "signal" : "status") \(status)"
+                + "\(timedOut ? " (timed out)" : "")\n"
                 + "--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)"
         }
     }
@@ -51,28 +54,29 @@ enum Imagine {
         if let path = ProcessInfo.processInfo.environment["IMAGINE_BINARY"] {
             return URL(fileURLWithPath: path)
         }
-        let fm = FileManager.default
+        // Linux: the test executable itself (`ImaginePackageTests.xctest`). macOS: a runner (xctest,
+        // swiftpm-testing-helper) loads the `.xctest` bundle, which is then among the loaded bundles.
         let starts = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0])]
+            + Bundle.allBundles.map { $0.bundleURL }
         for start in starts.compactMap({ $0?.resolvingSymlinksInPath() }) {
-            var folder = start.deletingLastPathComponent()
-            // Up to the folder that holds the test bundle (macOS: X.xctest/Contents/MacOS/X).
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("imagine")
-                var isDirectory: ObjCBool = false
-                if fm.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   fm.isExecutableFile(atPath: candidate.path) {
-                    return candidate
-                }
-                folder.deleteLastPathComponent()
+            // The products folder holds the `.xctest` (a file on Linux, a bundle folder on macOS).
+            let components = start.pathComponents
+            guard let bundle = components.lastIndex(where: { $0.hasSuffix(".xctest") }) else { continue }
+            let candidate = URL(fileURLWithPath: NSString.path(withComponents: Array(components[..<bundle])))
+                .appendingPathComponent("imagine")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+               !isDirectory.boolValue, FileManager.default.isExecutableFile(atPath: candidate.path) {
+                return candidate
             }
         }
         return nil
     }()
 
     /// Runs `imagine arguments…` in `directory` and waits for it (at most `timeout` seconds,
-    /// after which it is killed and `timedOut` is set).
+    /// after which it is killed and `timedOut` is set). Whatever the arguments, the tool must exit
+    /// by itself: a crash (a signal: trap, segfault) or a hang is an issue of the calling test.
     static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 60,
-                    environment: [String: String] = [:],
                     sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
         let binary = try #require(
             Self.binary,
@@ -84,8 +88,8 @@ enum Imagine {
         try FileManager.default.createDirectory(at: capture, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: capture) }
         let stdoutURL = capture.appendingPathComponent("stdout"), stderrURL = capture.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        try Data().write(to: stdoutURL)
+        try Data().write(to: stderrURL)
         let stdoutHandle = try FileHandle(forWritingTo: stdoutURL)
         let stderrHandle = try FileHandle(forWritingTo: stderrURL)
         defer {
@@ -97,7 +101,6 @@ enum Imagine {
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdoutHandle
         process.standardError = stderrHandle
@@ -113,18 +116,20 @@ enum Imagine {
         let output = Output(
             arguments: arguments,
             status: process.terminationStatus,
+            signalled: process.terminationReason == .uncaughtSignal,
             stdout: String(decoding: try Data(contentsOf: stdoutURL), as: UTF8.self),
             stderr: String(decoding: try Data(contentsOf: stderrURL), as: UTF8.self),
             timedOut: timedOut)
         #expect(!timedOut, "timed out after \(timeout) s: \(output)", sourceLocation: sourceLocation)
+        #expect(output.signalled == timedOut, "crashed: \(output)", sourceLocation: sourceLocation)
         return output
     }
 
     /// `imagine generate --model tiny-sd` with small, fast defaults (64×64 by the model's native
     /// size, 4 steps, seed 7, one thread per process as the tests run in parallel) plus `arguments`.
-    static func generate(_ arguments: [String], in directory: URL, threads: Int = 1,
+    static func generate(_ arguments: [String], in directory: URL, seed: UInt64 = 7, threads: Int = 1,
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
-        try run(["generate", "--model", tinyModel, "--steps", "4", "--seed", "7", "--threads", "\(threads)"]
+        try run(["generate", "--model", tinyModel, "--steps", "4", "--seed", "\(seed)", "--threads", "\(threads)"]
                     + arguments,
                 in: directory, sourceLocation: sourceLocation)
     }

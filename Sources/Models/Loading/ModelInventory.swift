@@ -30,6 +30,9 @@ public struct ModelInventory: Sendable {
             throw InventoryError(path: path.path, reason: "no such file or folder")
         }
         if !isDirectory.boolValue {
+            guard path.pathExtension == "safetensors" else {
+                throw InventoryError(path: path.path, reason: "not a .safetensors file or a model folder")
+            }
             let component = try Self.inspectFiles(name: path.lastPathComponent, className: nil,
                                                   files: [path], config: nil)
             components = [component]
