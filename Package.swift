@@ -32,17 +32,22 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
         // Tokenizer, weights, the shared transformer core and the models built from it.
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
+        // The type-as-you-go session (debounce, latest-wins renders, refine on pause); no terminal.
+        .target(name: "Live", dependencies: ["Models"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "imagine",
             dependencies: [
                 "Models",
                 "ImageIO",
+                "Live",
+                "CCurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
+        .testTarget(name: "LiveTests", dependencies: ["Live"], swiftSettings: swiftSettings),
         // Runs the built `imagine` binary as a person would (the dependency builds it first).
         .testTarget(name: "CLITests", dependencies: ["imagine"], swiftSettings: swiftSettings),
 

@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
             machine may be shared and noisy): Tests/Fixtures/fullsize_text_encoder_check.py and \
             Tests/Fixtures/fullsize_diffusion_check.py run PyTorch on the same weights and inputs.
             """,
-        subcommands: [BenchTextEncoder.self, BenchComponent.self])
+        subcommands: [BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {

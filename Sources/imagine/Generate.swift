@@ -54,9 +54,13 @@ struct Generate: ParsableCommand {
     var sampler: String = SamplerKind.euler.rawValue
 
     @Option(help: ArgumentHelp(
-        "Seed for the starting noise (default: random, recorded in the PNG and the JSON line). The noise "
-            + "equals torch.Generator(\"cpu\").manual_seed(seed) + randn, as in diffusers on CPU."))
+        "Seed for the starting noise (default: random, recorded in the PNG and the JSON line)."))
     var seed: UInt64?
+
+    @Option(help: ArgumentHelp(
+        "Noise generator. torch, the only one, draws the numbers torch.Generator(\"cpu\").manual_seed(seed) "
+            + "+ randn draws, bit for bit, so a seed starts where diffusers on CPU starts.", valueName: "name"))
+    var rng = "torch"
 
     @Option(help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
     var width: Int?
@@ -87,6 +91,7 @@ struct Generate: ParsableCommand {
             throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
+        if rng != "torch" { throw ValidationError("unknown noise generator '\(rng)' (known: torch)") }
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         for (name, value) in [("--width", width), ("--height", height)] {
             if let value, value <= 0 || value % 8 != 0 {
@@ -158,7 +163,7 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                let path = try writePNG(result.image, request: request, model: model.name, to: target)
+                let path = try PNGOutput.write(result.image, request: request, modelName: model.name, to: target)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                 progress.clear()
                 FileHandle.standardOutput.write(Data((record(line: job.number, request: request, path: path, seconds: seconds) + "\n").utf8))
@@ -171,29 +176,6 @@ struct Generate: ParsableCommand {
         if failures > 0 {
             printError("\(failures) of \(total) prompts failed")
             throw ExitCode(1)
-        }
-    }
-
-    /// Writes the PNG atomically; an existing file gets a numbered sibling instead of being replaced.
-    private func writePNG(_ image: Tensor, request: GenerationRequest, model: String, to target: URL) throws -> String {
-        let height = image.shape[2], width = image.shape[3]
-        let rgb = image.data.withUnsafeBufferPointer {
-            RGBImage(planarSignedUnit: UnsafeBufferPointer(rebasing: $0[0 ..< 3 * width * height]),
-                     width: width, height: height)
-        }
-        let text = [(key: "parameters", value: request.a1111Parameters(modelName: model))]
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        var candidate = target
-        var suffix = 2
-        while true {
-            do {
-                try PNGWriter.write(rgb, text: text, to: candidate, overwrite: false)
-                return candidate.path
-            } catch let error as PNGError where error.errorNumber == EEXIST {
-                let base = target.deletingPathExtension().lastPathComponent
-                candidate = target.deletingLastPathComponent().appendingPathComponent("\(base)-\(suffix).png")
-                suffix += 1
-            }
         }
     }
 

@@ -14,5 +14,5 @@ struct Imagine: ParsableCommand {
               imagine inspect ~/models/sd-turbo
               imagine bench text-encoder ~/models/sd-turbo --threads 2
             """,
-        subcommands: [Generate.self, Inspect.self, Bench.self])
+        subcommands: [Generate.self, LiveCommand.self, Inspect.self, Bench.self])
 }

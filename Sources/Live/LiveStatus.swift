@@ -1,0 +1,57 @@
+/// What the status line says.
+public struct LiveStatus: Sendable, Equatable {
+    public var modelName: String
+    public var seed: UInt64
+    public var previewSteps: Int
+    public var refineSteps: Int
+    /// Keystroke → preview ready, for the newest preview shown.
+    public var previewLatencyMs: Int?
+    /// Whether the picture on screen is the full-quality render of the current prompt.
+    public var showingRefined = false
+    /// Step k of n of the refine render in flight.
+    public var refineProgress: StepProgress?
+    public var message: Message?
+    /// Set from the newest render: the prompt is longer than the text encoder reads.
+    public var truncation: RenderedImage.Truncation?
+
+    public struct StepProgress: Sendable, Equatable {
+        public let step: Int
+        public let steps: Int
+    }
+
+    public enum Message: Sendable, Equatable {
+        case saving
+        case saved(path: String)
+        case error(String)
+    }
+
+    public init(modelName: String, seed: UInt64, previewSteps: Int, refineSteps: Int) {
+        self.modelName = modelName
+        self.seed = seed
+        self.previewSteps = previewSteps
+        self.refineSteps = refineSteps
+    }
+
+    /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
+    /// useful end:
+    /// `tiny-sd · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
+    public var text: String {
+        var parts = [modelName, "seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
+        parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
+        if let progress = refineProgress {
+            parts.append("refining \(progress.step)/\(progress.steps)")
+        } else if showingRefined {
+            parts.append("refined")
+        }
+        switch message {
+        case .saving: parts.append("saving…")
+        case .saved(let path): parts.append("saved \(path)")
+        case .error(let reason): parts.append("error: \(reason)")
+        case nil: break
+        }
+        if let truncation {
+            parts.append("⚠ \(truncation.tokens) tokens, first \(truncation.limit) used")
+        }
+        return parts.joined(separator: " · ")
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ImageIO
+import Live
+import Models
+
+/// `imagine live`: type a prompt, watch the picture change with every key.
+struct LiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Type a prompt and watch the picture change as you type.",
+        discussion: """
+            Every key that changes the prompt renders a quick preview (--preview-steps at \
+            --preview-size, with the tiny decoder when the model has one, else the latent \
+            colour sketch). A newer key cancels the preview in flight, unless previews take \
+            longer than the gap between your keys: then it finishes and only the newest prompt \
+            waits, so the picture keeps changing as you type. When no key has come for \
+            --refine-delay-ms the prompt is rendered at full quality (--steps, --decoder) with \
+            its progress on the status line. The seed stays fixed so the picture morphs as you \
+            type.
+
+            KEYS
+              Enter          save at full quality as a PNG in --out-dir (imagine
+                             generate's metadata)
+              Esc, Ctrl-C    quit
+              Ctrl-R         new seed
+              ←/→ Home/End   move (also Ctrl-A/Ctrl-E)
+              Backspace/Del  delete a character
+              Ctrl-U/K/W     delete to the start/to the end/the word before
+              ↑/↓            this session's earlier prompts
+
+            The picture uses 24-bit colour when COLORTERM is truecolor/24bit or terminfo says \
+            RGB (TERM=xterm-direct), else the 256-colour palette.
+
+            EXAMPLES
+              imagine live --model ~/models/sd-turbo --out-dir out
+              imagine live --model Tests/Fixtures/pipeline/tiny-sd --seed 7
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var renderOptions: LiveRenderOptions
+
+    @Option(help: ArgumentHelp("Where Enter saves PNGs (created if missing).", valueName: "dir"))
+    var outDir = "."
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func run() throws {
+        threadOptions.apply()
+        let model = try reportingErrors { try modelOptions.load() }
+        let settings = try reportingErrors { try renderOptions.settings(for: model) }
+        let outputDirectory = URL(fileURLWithPath: outDir)
+
+        // Printed after the terminal is restored, so the paths stay on screen and in scripts.
+        var saved: [String] = []
+        let inbox = EventInbox<RenderOutcome>()
+        let worker = RenderWorker(renderer: PipelineRenderer(pipeline: Pipeline(model: model))) { inbox.post($0) }
+        let session = LiveSession(
+            settings: settings, modelName: model.name, seed: renderOptions.seed, scheduler: worker,
+            clock: monotonicSeconds, drawSeed: { UInt64.random(in: 0..<(1 << 32)) },
+            save: { image in
+                let name = "\(slug(image.job.request.prompt))-\(image.job.request.seed).png"
+                let path = try PNGOutput.write(image.pixels, request: image.job.request, modelName: model.name,
+                                               to: outputDirectory.appendingPathComponent(name))
+                saved.append(path)
+                return path
+            })
+
+        let screen = try reportingErrors { try LiveScreen() }
+        do {
+            defer { screen.close() }
+            runLoop(session: session, screen: screen, inbox: inbox)
+            worker.stop()
+            // A save still rendering when Esc came has finished by now; write it.
+            for outcome in inbox.drain() { session.handle(.render(outcome)) }
+        }
+        for path in saved { print(path) }
+        if case .error(let reason) = session.status.message { printError("error: \(reason)") }
+    }
+
+    /// Sleeps until a key, a finished render or the refine deadline, handles them, redraws.
+    private func runLoop(session: LiveSession, screen: LiveScreen, inbox: EventInbox<RenderOutcome>) {
+        session.start()
+        var picture: (jobID: Int, image: RGBImage)?
+        var forceImage = true
+        while !session.wantsToQuit {
+            if let image = session.image, image.job.id != picture?.jobID {
+                picture = (image.job.id, PNGOutput.rgbImage(image.pixels))
+            }
+            screen.draw(session: session, picture: picture, forceImage: forceImage)
+            forceImage = false
+
+            let timeout = session.nextDeadline.map { max(0, $0 - monotonicSeconds()) }
+            var descriptors = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: inbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+            // EINTR (SIGWINCH) is fine: ncurses has queued KEY_RESIZE for readInput.
+            _ = poll(&descriptors, 2, timeout.map { Int32(($0 * 1000).rounded(.up)) } ?? -1)
+
+            for outcome in inbox.drain() { session.handle(.render(outcome)) }
+            let (events, resized) = screen.readInput()
+            forceImage = resized
+            for event in events {
+                session.handle(event)
+                if session.wantsToQuit { break }
+            }
+            if let deadline = session.nextDeadline, monotonicSeconds() >= deadline { session.handle(.tick) }
+        }
+    }
+}
+
+/// The render settings `live` and `bench live` share.
+struct LiveRenderOptions: ParsableArguments {
+    @Option(help: "Seed for the whole session (default: random; Ctrl-R draws a new one).")
+    var seed: UInt64?
+
+    @Option(help: "Sampler steps of the full-quality render (after a pause, and for Enter).")
+    var steps = 20
+
+    @Option(help: "Sampler steps of the per-keystroke preview, 1 or 2.")
+    var previewSteps = 1
+
+    @Option(help: ArgumentHelp(
+        "Preview width and height in pixels, a multiple of 8 (default: the model's native size, at most 256).",
+        valueName: "pixels"))
+    var previewSize: Int?
+
+    @Option(help: "Milliseconds without a key before the full-quality render starts.")
+    var refineDelayMs = 300
+
+    @Option(help: ArgumentHelp("Decoder of the full-quality render: vae, tiny or latent.", valueName: "name"))
+    var decoder: String = DecoderKind.vae.rawValue
+
+    @Option(help: ArgumentHelp(
+        "Classifier-free guidance; 1 or less turns it off (the default: live suits one-step models such as "
+            + "SD-Turbo; use 7.5 for classic SD, at twice the cost per step).", valueName: "scale"))
+    var cfg: Float = 0
+
+    @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "name"))
+    var sampler: String = SamplerKind.euler.rawValue
+
+    func validate() throws {
+        if !(1...2).contains(previewSteps) { throw ValidationError("--preview-steps must be 1 or 2, got \(previewSteps)") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let previewSize, previewSize <= 0 || previewSize % 8 != 0 {
+            throw ValidationError("--preview-size must be a positive multiple of 8, got \(previewSize)")
+        }
+        if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
+        if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
+        if SamplerKind(rawValue: sampler) == nil {
+            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
+    /// Sizes follow the model: the full render at its native size, the preview at most 256².
+    func settings(for model: DiffusionModel) throws -> LiveSettings {
+        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
+        var settings = LiveSettings()
+        settings.previewSteps = previewSteps
+        settings.previewSize = previewSize ?? min(nativeSize, 256)
+        settings.previewDecoder = model.tinyDecoder != nil ? .tiny : .latent
+        settings.refineSteps = steps
+        settings.refineSize = nativeSize
+        settings.refineDecoder = DecoderKind(rawValue: decoder)!
+        settings.refineDelay = Double(refineDelayMs) / 1000
+        settings.guidanceScale = cfg
+        settings.sampler = SamplerKind(rawValue: sampler)!
+        if settings.refineDecoder == .tiny && model.tinyDecoder == nil {
+            throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")
+        }
+        return settings
+    }
+}
+
+/// Seconds on the monotonic clock (never jumps with the wall clock).
+func monotonicSeconds() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+}

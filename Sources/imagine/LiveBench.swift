@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import ImageIO
+import Kernels
+import Live
+import Models
+
+/// `imagine bench live`: a typed prompt replayed through the live session, timed.
+struct BenchLive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Replay a typed prompt through the live preview and report keystroke→screen latency.",
+        discussion: """
+            Types PROMPT one character at a time with seeded random gaps (--min-gap-ms to \
+            --max-gap-ms) into the same session, render worker and renderer as imagine live, \
+            with a headless screen: each finished picture is converted to half-block terminal \
+            text of --columns × --rows as it would be drawn. A keystroke's latency runs from \
+            when it was due to when a picture reflecting it (its own or a later key's) was on \
+            the screen. Refine-on-pause is not exercised (the gaps are shorter than a pause).
+
+            EXAMPLES
+              imagine bench live --model Tests/Fixtures/pipeline/tiny-sd
+              imagine bench live --model ~/models/sd-turbo --preview-size 256 --threads 2
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var renderOptions: LiveRenderOptions
+
+    @Option(help: "The prompt to type.")
+    var prompt = "a lighthouse on a cliff at sunset, oil painting, dramatic sky"
+
+    @Option(help: "Shortest gap between keys, ms.")
+    var minGapMs = 80
+
+    @Option(help: "Longest gap between keys, ms.")
+    var maxGapMs = 150
+
+    @Option(help: "Seed of the gap sequence.")
+    var gapSeed: UInt64 = 1
+
+    @Option(help: "Terminal size of the headless screen.")
+    var columns = 100
+
+    @Option(help: "Terminal size of the headless screen.")
+    var rows = 40
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if minGapMs < 0 || maxGapMs < minGapMs { throw ValidationError("need 0 ≤ --min-gap-ms ≤ --max-gap-ms") }
+        if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
+        if columns < 1 || rows < 3 { throw ValidationError("--columns must be ≥ 1 and --rows ≥ 3") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let model = try reportingErrors { try modelOptions.load() }
+        let settings = try reportingErrors { try renderOptions.settings(for: model) }
+        let pipeline = Pipeline(model: model)
+        // Page the weights in and size BLAS buffers, as the first render of `live` does before
+        // anyone has typed; a different prompt, so the typed ones still meet a cold cache.
+        _ = try pipeline.generate(settings.request(prompt: "warm-up", seed: 0, quality: .preview))
+
+        let inbox = EventInbox<RenderOutcome>()
+        let worker = RenderWorker(renderer: PipelineRenderer(pipeline: pipeline)) { inbox.post($0) }
+        defer { worker.stop() }
+        let session = LiveSession(
+            settings: settings, modelName: model.name, seed: renderOptions.seed ?? 0, scheduler: worker,
+            clock: monotonicSeconds, drawSeed: { 0 },
+            save: { _ in throw LiveError("the benchmark saves nothing") })
+
+        let keystrokes = replayTyping(session: session, inbox: inbox)
+        report(keystrokes, cancelled: session.cancelledRenders, model: model, settings: settings)
+    }
+
+    /// One keystroke that changed the prompt, and what became of its picture.
+    struct Keystroke {
+        let due: Double
+        let job: RenderJob
+        /// When the first picture reflecting this key (its job or a newer one) was on screen.
+        var reflectedAt: Double?
+        /// When this key's own picture was on screen.
+        var ownShownAt: Double?
+        /// When the following key came (nil for the last key).
+        var nextKeyDue: Double?
+
+        /// Its own picture was on screen before the next key arrived.
+        var shownInTime: Bool {
+            guard let ownShownAt else { return false }
+            return nextKeyDue.map { ownShownAt <= $0 } ?? true
+        }
+    }
+
+    private func replayTyping(session: LiveSession, inbox: EventInbox<RenderOutcome>) -> [Keystroke] {
+        var gaps = SplitMix64(seed: gapSeed)
+        let characters = Array(prompt)
+        var keystrokes: [Keystroke] = []
+        var shownJobID = -1
+        var screen: [UInt8] = []  // the headless terminal's last frame, as it would be written
+        session.start()
+        var nextDue = monotonicSeconds()
+        var typed = 0
+        let deadline = nextDue + Double(characters.count) * Double(maxGapMs) / 1000 + 30
+
+        while monotonicSeconds() < deadline {
+            let now = monotonicSeconds()
+            if typed < characters.count && now >= nextDue {
+                let before = session.lastSubmitted?.id
+                session.handle(.edit(.insert(String(characters[typed]))))
+                if let job = session.lastSubmitted, job.id != before {
+                    keystrokes.append(Keystroke(due: nextDue, job: job))
+                }
+                typed += 1
+                nextDue += Double(minGapMs + Int(gaps.next() % UInt64(maxGapMs - minGapMs + 1))) / 1000
+                if typed < characters.count, !keystrokes.isEmpty { keystrokes[keystrokes.count - 1].nextKeyDue = nextDue }
+            }
+            for outcome in inbox.drain() { session.handle(.render(outcome)) }
+            if let image = session.image, image.job.id != shownJobID {
+                shownJobID = image.job.id
+                screen = draw(image)
+                let shownAt = monotonicSeconds()
+                for i in keystrokes.indices where keystrokes[i].job.id <= image.job.id {
+                    if keystrokes[i].reflectedAt == nil { keystrokes[i].reflectedAt = shownAt }
+                    if keystrokes[i].job.id == image.job.id { keystrokes[i].ownShownAt = shownAt }
+                }
+            }
+            if typed == characters.count, let last = keystrokes.last, last.ownShownAt != nil { break }
+            inbox.wait(timeout: typed < characters.count ? max(0, nextDue - monotonicSeconds()) : nil)
+        }
+        precondition(!screen.isEmpty || keystrokes.isEmpty, "no picture was ever drawn")
+        return keystrokes
+    }
+
+    /// What `imagine live` does with a finished picture: bytes → half-block text for the pane.
+    private func draw(_ image: RenderedImage) -> [UInt8] {
+        let rgb = PNGOutput.rgbImage(image.pixels)
+        let picture = HalfBlockPicture(width: rgb.width, height: rgb.height, pixels: rgb.pixels,
+                                       maxColumns: columns, maxRows: rows - 2, depth: .trueColor)
+        return LiveScreen.terminalBytes(picture, area: (columns, rows - 2), cursor: (rows - 2, 2))
+    }
+
+    private func report(_ keystrokes: [Keystroke], cancelled: Int, model: DiffusionModel, settings: LiveSettings) {
+        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
+        print("model \(model.name) (native \(nativeSize)×\(nativeSize)); preview \(settings.previewSize)×\(settings.previewSize), "
+              + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
+              + "\(Threads.count) threads, OpenBLAS \(Threads.blasCore)")
+        print("typed \(prompt.count) keys, gaps \(minGapMs)–\(maxGapMs) ms (seed \(gapSeed)); "
+              + "headless screen \(columns)×\(rows) cells; \(keystrokes.count) keys changed the prompt")
+        let latencies = keystrokes.compactMap { key in key.reflectedAt.map { ($0 - key.due) * 1000 } }.sorted()
+        guard !latencies.isEmpty else {
+            print("no picture reached the screen")
+            return
+        }
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+        print(String(format: "keystroke→picture on screen: p50 %.0f ms, p95 %.0f ms, max %.0f ms",
+                     percentile(0.5), percentile(0.95), latencies.last!))
+        let inTime = keystrokes.filter(\.shownInTime).count
+        print(String(format: "own picture shown before the next key: %d of %d keys (%.0f %%); renders cancelled: %d",
+                     inTime, keystrokes.count, 100 * Double(inTime) / Double(keystrokes.count), cancelled))
+    }
+
+    private func formatted(_ value: Float) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}
+
+/// A tiny seeded generator (SplitMix64) so a benchmark's key gaps are the same on every run.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

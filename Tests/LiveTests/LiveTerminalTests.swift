@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `imagine live` in a real terminal (tmux), driven by keys as a person would.
+@Suite(.serialized, .enabled(if: TmuxSession.executable != nil, "tmux is not installed (bash .ci/setup installs it)"))
+struct LiveTerminalTests {
+    private let tinyModel = packageRoot.appendingPathComponent("Tests/Fixtures/pipeline/tiny-sd").path
+
+    /// Starts `imagine live` on the tiny model in a tmux pane; `body` gets the pane and the out dir.
+    private func withLive(columns: Int = 100, rows: Int = 40, _ body: (TmuxSession, URL) throws -> Void) throws {
+        let binary = try #require(imagineBinary, "no imagine binary next to \(CommandLine.arguments[0]); set IMAGINE_BINARY")
+        let outDir = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-live-\(UUID())")
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outDir) }
+        let tmux = try TmuxSession(
+            command: [binary.path, "live", "--model", tinyModel, "--out-dir", outDir.path, "--seed", "7",
+                      "--steps", "4", "--threads", "1"],
+            columns: columns, rows: rows, environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"])
+        defer { tmux.close() }
+        // A person waits for the program to be there before typing.
+        let ready = try tmux.waitUntil { try tmux.capture().contains("tiny-sd · seed 7") || tmux.capture().contains("terminal too") }
+        #expect(ready, "imagine live did not start: \(tmux.text)")
+        try body(tmux, outDir)
+    }
+
+    /// Half-block cells drawn in 24-bit colour.
+    private func showsPicture(_ pane: String) -> Bool {
+        pane.contains("▀") && pane.contains("\u{1B}[38;2;") && pane.contains("48;2;")
+    }
+
+    @Test func typingShowsAPictureEnterSavesAPNGAndEscapeRestoresTheTerminal() throws {
+        try withLive { tmux, outDir in
+            try tmux.type("a red apple")
+            let drawn = try tmux.waitUntil {
+                let pane = try tmux.capture(escapes: true)
+                return showsPicture(pane) && pane.contains("› a red apple") && pane.contains("tiny-sd · seed 7 · steps 1/4")
+            }
+            #expect(drawn, "no picture and status line: \(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "1")
+
+            try tmux.press("Enter")
+            var files: [String] = []
+            let saved = try tmux.waitUntil {
+                files = try FileManager.default.contentsOfDirectory(atPath: outDir.path).filter { $0.hasSuffix(".png") }
+                let pane = try tmux.capture()
+                return !files.isEmpty && pane.contains("saved ")
+            }
+            #expect(saved, "no PNG in \(outDir.path): \(tmux.text)")
+            #expect(files == ["a-red-apple-7.png"])
+            if let name = files.first {
+                let bytes = try Data(contentsOf: outDir.appendingPathComponent(name))
+                #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+                #expect(bytes.range(of: Data("parameters\u{0}a red apple\nSteps: 4, Sampler: Euler".utf8)) != nil)
+            }
+
+            try tmux.press("Escape")
+            let exited = try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }
+            #expect(exited, "still running after Escape: \(tmux.text)")
+            // The alternate screen was left and the cursor shown again: the picture is gone and
+            // the saved path, printed after the terminal was restored, is on the normal screen.
+            #expect(try tmux.pane("alternate_on") == "0")
+            #expect(try tmux.pane("cursor_flag") == "1")
+            let after = try tmux.capture()
+            #expect(!after.contains("▀"))
+            #expect(after.contains(outDir.appendingPathComponent("a-red-apple-7.png").path))
+        }
+    }
+
+    @Test func editingKeysAndHistoryWorkOnScreen() throws {
+        try withLive { tmux, _ in
+            try tmux.type("a red apple")
+            try tmux.press("Enter")
+            try tmux.press("C-w")
+            try tmux.type("pear 日本 é")
+            try tmux.press("Left", "Left", "C-k")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("› a red pear 日本\n") },
+                    "\(tmux.text)")
+            try tmux.press("C-u")
+            try tmux.press("Up")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("› a red apple\n") }, "\(tmux.text)")
+            try tmux.press("C-r")
+            #expect(try tmux.waitUntil { try !tmux.capture().contains("seed 7 ") }, "\(tmux.text)")
+            try tmux.press("C-c")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "0")
+        }
+    }
+
+    @Test func aTooSmallTerminalShowsAMessageUntilItGrows() throws {
+        try withLive(columns: 16, rows: 4) { tmux, _ in
+            #expect(try tmux.waitUntil { try tmux.capture().contains("terminal too") }, "\(tmux.text)")
+            try tmux.resize(columns: 80, rows: 30)
+            #expect(try tmux.waitUntil { showsPicture(try tmux.capture(escapes: true)) }, "\(tmux.text)")
+            try tmux.press("Escape")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
+        }
+    }
+
+    @Test func sigtermRestoresTheTerminalBeforeExiting() throws {
+        try withLive { tmux, _ in
+            #expect(try tmux.waitUntil { showsPicture(try tmux.capture(escapes: true)) })
+            let pid = try #require(try tmux.commandPID())
+            kill(pid, SIGTERM)
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 143") }, "\(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "0")
+            #expect(try tmux.pane("cursor_flag") == "1")
+            #expect(try !tmux.capture().contains("▀"))
+        }
+    }
+}
