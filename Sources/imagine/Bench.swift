@@ -10,10 +10,10 @@ struct Bench: ParsableCommand {
         discussion: """
             Timings are wall-clock medians after one warm-up run; peak RSS is the process's \
             high-water mark. Compare against a reference measured in the same session (the \
-            machine may be shared and noisy): Tests/Fixtures/fullsize_text_encoder_check.py and \
-            Tests/Fixtures/fullsize_diffusion_check.py run PyTorch on the same weights and inputs.
+            machine may be shared and noisy): `imagine bench table` runs every component of a model \
+            here and in PyTorch on the same weights and inputs, and prints the ratios.
             """,
-        subcommands: [BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
+        subcommands: [BenchTable.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {

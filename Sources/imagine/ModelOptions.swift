@@ -5,9 +5,10 @@ import Models
 /// `--model` and what a model may need besides its own files.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "A diffusers folder or a single-file .safetensors checkpoint (SD 1.x, 2.x, Turbo, LCM).",
+        "A diffusers folder or a single-file .safetensors checkpoint (SD 1.x, 2.x, Turbo, LCM) "
+            + "(default: $IMAGINE_MODEL, else the embedded imagine-mini in Weights/).",
         valueName: "path"))
-    var model: String
+    var model: String?
 
     @Option(help: ArgumentHelp(
         "A CLIP tokenizer folder (vocab.json, merges.txt) for single-file checkpoints, which do not carry one.",
@@ -29,11 +30,36 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// Whether the embedded model is in use (its own defaults apply).
+    var usesEmbeddedModel: Bool { model == nil && ProcessInfo.processInfo.environment["IMAGINE_MODEL"] == nil }
+
     func load() throws -> DiffusionModel {
         try DiffusionModel.load(
-            path: URL(fileURLWithPath: model),
+            path: try modelPath(),
             tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
             tinyDecoder: tinyDecoder.map { URL(fileURLWithPath: $0) },
             predictionType: predictionType.flatMap(PredictionType.init(rawValue:)))
+    }
+}
+
+extension ModelOptions {
+    /// `--model`, else `$IMAGINE_MODEL`, else imagine-mini: in the checkout this binary was built
+    /// from, or under the working directory (a moved or copied checkout).
+    func modelPath() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["IMAGINE_MODEL"], !fromEnvironment.isEmpty {
+            return URL(fileURLWithPath: fromEnvironment)
+        }
+        let packageRoot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [packageRoot, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+            .map { $0.appendingPathComponent("Weights/imagine-mini") }
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("model_index.json").path) }) {
+            return found
+        }
+        throw ValidationError("""
+            no --model given and the embedded model is not at \(candidates.map(\.path).joined(separator: " or ")); \
+            pass --model PATH or set IMAGINE_MODEL
+            """)
     }
 }
