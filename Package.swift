@@ -56,6 +56,6 @@ let package = Package(
         .target(name: "CPNGWriter", dependencies: ["CPNG"], path: "Sources/CPNGWriter"),
         // Pixels in, PNG files out (atomic, with text metadata); knows nothing of models.
         .target(name: "ImageIO", dependencies: ["CPNGWriter"], swiftSettings: swiftSettings),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
     ]
 )

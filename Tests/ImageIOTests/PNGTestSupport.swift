@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import Kernels
 import ImageIO
 
 /// One chunk of a PNG file as the test reads it, independently of the writer's code.
@@ -89,20 +90,9 @@ func decodePNG(_ png: [UInt8]) -> RGBImage? {
     return RGBImage(width: Int(image.width), height: Int(image.height), pixels: pixels)
 }
 
-/// Reproducible noise for pixel data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func noiseImage(width: Int, height: Int, seed: UInt64) -> RGBImage {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     return RGBImage(width: width, height: height, pixels: (0..<width * height * 3).map { _ in UInt8.random(in: 0...255, using: &rng) })
 }
 

@@ -3,21 +3,7 @@ import Kernels
 @testable import Models
 import Testing
 
-/// SplitMix64: a tiny seeded generator, so every fuzz run sees the same cases and a failure
-/// names a case that can be replayed.
-struct SafetensorsFuzzRNG: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
+extension SplitMix64 {
     mutating func below(_ bound: Int) -> Int { Int.random(in: 0 ..< bound, using: &self) }
 }
 
@@ -29,7 +15,7 @@ struct SafetensorsFuzzRNG: RandomNumberGenerator {
     static let casesPerBase = 20_000
 
     @Test func mutatedFilesOpenSoundlyOrThrow() throws {
-        var random = SafetensorsFuzzRNG(seed: 0x5AFE_7E45_0125)
+        var random = SplitMix64(seed: 0x5AFE_7E45_0125)
         let bases = (0 ..< Self.baseFileCount).map { _ in Self.randomValidFile(&random) }
         for (index, base) in bases.enumerated() {
             // Mutations only mean something if the starting points are valid.
@@ -98,7 +84,7 @@ struct SafetensorsFuzzRNG: RandomNumberGenerator {
 
     /// 2–6 tensors of mixed dtypes (half of them convertible to fp32), ranks 0–3 with some empty,
     /// unaligned gaps, names that need escaping, metadata and header padding.
-    static func randomValidFile(_ random: inout SafetensorsFuzzRNG) -> [UInt8] {
+    static func randomValidFile(_ random: inout SplitMix64) -> [UInt8] {
         let floatTypes: [SafetensorsDType] = [.f32, .f16, .bf16, .f64]
         let suffixes = ["weight", "bias", "é", "q\"k", "tab\there"]
         var file = SafetensorsTestFile()
@@ -129,7 +115,7 @@ struct SafetensorsFuzzRNG: RandomNumberGenerator {
 
     /// Applies one random mutation. Header-aware mutations keep the length prefix in step with the
     /// JSON most of the time, so the parser gets past the length checks and into the JSON.
-    static func mutate(_ bytes: inout [UInt8], _ random: inout SafetensorsFuzzRNG) {
+    static func mutate(_ bytes: inout [UInt8], _ random: inout SplitMix64) {
         guard let header = headerRange(bytes) else {
             // Too short for JSON: grow it with random bytes.
             bytes += (0 ..< random.below(16)).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
@@ -197,7 +183,7 @@ struct SafetensorsFuzzRNG: RandomNumberGenerator {
     /// Replaces `target` (inside `header`) with `replacement`, and in 9 cases of 10 moves the
     /// length prefix by the change in size so the header still ends where the data begins.
     static func editHeader(_ bytes: inout [UInt8], _ header: Range<Int>, replacing target: Range<Int>,
-                           with replacement: [UInt8], _ random: inout SafetensorsFuzzRNG) {
+                           with replacement: [UInt8], _ random: inout SplitMix64) {
         bytes.replaceSubrange(target, with: replacement)
         if random.below(10) > 0 {
             setHeaderLength(&bytes, UInt64(header.count - target.count + replacement.count))
@@ -205,7 +191,7 @@ struct SafetensorsFuzzRNG: RandomNumberGenerator {
     }
 
     /// A random range of at most `maxLength` bytes inside `range` (empty when `maxLength` is 0).
-    static func randomSubrange(of range: Range<Int>, maxLength: Int, _ random: inout SafetensorsFuzzRNG) -> Range<Int> {
+    static func randomSubrange(of range: Range<Int>, maxLength: Int, _ random: inout SplitMix64) -> Range<Int> {
         let start = range.lowerBound + random.below(range.count + 1)
         return start ..< min(range.upperBound, start + random.below(maxLength + 1))
     }

@@ -121,7 +121,7 @@ private let eightBytes = [UInt8](repeating: 0, count: 8)
 
 @Suite struct SafetensorsTests {
     @Test func roundTripsFloatTensors() throws {
-        var random = SafetensorsFuzzRNG(seed: 1)
+        var random = SplitMix64(seed: 1)
         let matrix: [Float] = [-1.5, 0, 2.25, 3e-7, -65504, .pi]
         // fp16 bit patterns with known values: 1, -2, the largest normal, the smallest subnormal, +inf.
         let halfBits: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x7C00]
@@ -323,7 +323,7 @@ private let eightBytes = [UInt8](repeating: 0, count: 8)
     }
 
     @Test func garbageBytes() throws {
-        var random = SafetensorsFuzzRNG(seed: 7)
+        var random = SplitMix64(seed: 7)
         let garbage = (0 ..< 4096).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
         try expectOpenFailure(garbage, tensor: nil, reason: "runs past the end of the file")
         // A plausible length followed by garbage.
