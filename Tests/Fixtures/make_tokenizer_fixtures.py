@@ -528,6 +528,17 @@ def main():
         truncated = sum(1 for count, _ in result["records"] if count > MAX_LENGTH)
         print(f"expected-{case}.json: {len(result['records'])} strings, {truncated} truncated, pad id {result['pad_id']}")
 
+    # What transformers 5's save_pretrained writes: tokenizer.json + tokenizer_config.json, no
+    # vocab.json/merges.txt. Same tokenizer, so it must give expected-small.json's ids.
+    saved = os.path.join(ROOT, "small-saved")
+    shutil.rmtree(saved, ignore_errors=True)
+    transformers.CLIPTokenizer.from_pretrained(small).save_pretrained(saved)
+    assert sorted(os.listdir(saved)) == ["tokenizer.json", "tokenizer_config.json"], os.listdir(saved)
+    small_ids = json.load(open(os.path.join(ROOT, "expected-small.json")))
+    saved_ids = expected_ids("small", saved, strings)
+    assert all(saved_ids[k] == small_ids[k] for k in small_ids), "the saved folder tokenizes differently"
+    print("small-saved: tokenizer.json folder, ids identical to expected-small.json")
+
 
 if __name__ == "__main__":
     main()

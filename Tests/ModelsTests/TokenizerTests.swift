@@ -73,6 +73,31 @@ private enum TokenizerFixtures {
         try expectParity(tokenizer, TokenizerFixtures.Expected("small"), caseName: "small")
     }
 
+    /// The same tokenizer as transformers 5's save_pretrained writes it: tokenizer.json and
+    /// tokenizer_config.json only.
+    @Test func tokenizerJSONFolderMatchesTransformers() throws {
+        let folder = TokenizerFixtures.smallVocabulary.deletingLastPathComponent().appendingPathComponent("small-saved")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("vocab.json").path))
+        let tokenizer = try CLIPTokenizer(folder: folder)
+        try expectParity(tokenizer, TokenizerFixtures.Expected("small"), caseName: "small-saved")
+    }
+
+    @Test func aTokenizerJSONThatIsNotCLIPsBPEIsRefusedByName() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-json-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases = [
+            #"{"model": {"type": "Unigram", "vocab": []}}"#: "not CLIP's byte-level BPE",
+            #"{"model": {"type": "BPE", "end_of_word_suffix": "</w>", "vocab": {"a</w>": 0}, "merges": [["a"]]}}"#:
+                "model.merges[0] is not a merge of two tokens",
+        ]
+        for (json, problem) in cases {
+            try Data(json.utf8).write(to: folder.appendingPathComponent("tokenizer.json"))
+            let error = try #require(throws: TokenizerError.self) { try CLIPTokenizer(folder: folder) }
+            #expect(error.file.hasSuffix("tokenizer.json") && error.problem.contains(problem), "\(error)")
+        }
+    }
+
     /// The in-memory initializer against transformers given vocab.json and merges.txt alone.
     @Test func smallVocabularyWithoutConfigurationMatchesTransformers() throws {
         let folder = TokenizerFixtures.smallVocabulary

@@ -36,16 +36,15 @@ public struct CLIPTokenizer: Sendable {
     private let rawTokens: [[Unicode.Scalar]: Int32]
     private let normalizedTokens: [[Unicode.Scalar]: Int32]
 
-    /// Loads a tokenizer folder: vocab.json and merges.txt, plus tokenizer_config.json and
-    /// special_tokens_map.json when present (for `model_max_length` and the special tokens).
+    /// Loads a tokenizer folder: vocab.json and merges.txt (or, without them, tokenizer.json),
+    /// plus tokenizer_config.json and special_tokens_map.json when present (for
+    /// `model_max_length` and the special tokens).
     public init(folder: URL) throws {
         let files = try TokenizerFolder(folder)
-        let vocabularyFile = folder.appendingPathComponent("vocab.json").path
-        let mergesFile = folder.appendingPathComponent("merges.txt").path
         try self.init(
             vocabulary: files.vocabulary, merges: files.merges, maxLength: files.maxLength,
-            specialTokens: try files.specialTokens.resolve(vocabulary: files.vocabulary, file: vocabularyFile),
-            mergesFile: mergesFile, describeMerge: { "line \(files.mergeLines[$0])" })
+            specialTokens: try files.specialTokens.resolve(vocabulary: files.vocabulary, file: files.vocabularyFile),
+            mergesFile: files.mergesFile, describeMerge: { files.mergeLocations[$0] })
     }
 
     /// A tokenizer from a vocabulary and merges in rank order, with CLIP's special tokens

@@ -76,12 +76,17 @@ struct ResolvedSpecialTokens {
     let added: [AddedToken]
 }
 
-/// Everything a tokenizer folder holds, parsed and checked.
+/// Everything a tokenizer folder holds, parsed and checked. The vocabulary and merges come from
+/// vocab.json and merges.txt (the hub's Stable Diffusion folders), or, when those are absent, from
+/// tokenizer.json (all that transformers 5's `save_pretrained` writes).
 struct TokenizerFolder {
     var vocabulary: [String: Int32]
     var merges: [(String, String)]
-    /// The line of merges.txt each merge is on, for error messages.
-    var mergeLines: [Int]
+    /// Where each merge is, for error messages ("line 7", "model.merges[5]").
+    var mergeLocations: [String]
+    /// The files the vocabulary and the merges came from.
+    var vocabularyFile: String
+    var mergesFile: String
     var maxLength: Int
     var specialTokens: SpecialTokens
 
@@ -89,8 +94,22 @@ struct TokenizerFolder {
     static let defaultMaxLength = 77
 
     init(_ folder: URL) throws {
-        vocabulary = try Self.readVocabulary(folder.appendingPathComponent("vocab.json"))
-        (merges, mergeLines) = try Self.readMerges(folder.appendingPathComponent("merges.txt"))
+        let vocabularyURL = folder.appendingPathComponent("vocab.json")
+        let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
+        var addedTokens: Any?
+        if !FileManager.default.fileExists(atPath: vocabularyURL.path),
+           FileManager.default.fileExists(atPath: tokenizerURL.path) {
+            (vocabulary, merges, addedTokens) = try Self.readTokenizerJSON(tokenizerURL)
+            mergeLocations = merges.indices.map { "model.merges[\($0)]" }
+            (vocabularyFile, mergesFile) = (tokenizerURL.path, tokenizerURL.path)
+        } else {
+            let mergesURL = folder.appendingPathComponent("merges.txt")
+            vocabulary = try Self.readVocabulary(vocabularyURL)
+            let lines: [Int]
+            (merges, lines) = try Self.readMerges(mergesURL)
+            mergeLocations = lines.map { "line \($0)" }
+            (vocabularyFile, mergesFile) = (vocabularyURL.path, mergesURL.path)
+        }
 
         let configURL = folder.appendingPathComponent("tokenizer_config.json")
         let config = try Self.readOptionalObject(configURL)
@@ -100,21 +119,59 @@ struct TokenizerFolder {
         try specialTokens.apply(config, file: configURL.path)
         if let declared = config["added_tokens_decoder"] {
             try specialTokens.declare(declared, file: configURL.path)
+        } else if let addedTokens {
+            // tokenizer.json's list holds what added_tokens_decoder would: ids, contents, flags.
+            try specialTokens.declareList(addedTokens, file: tokenizerURL.path)
         } else {
             let mapURL = folder.appendingPathComponent("special_tokens_map.json")
             try specialTokens.apply(try Self.readOptionalObject(mapURL), file: mapURL.path)
         }
     }
 
+    /// tokenizer.json: `model` must be CLIP's byte-level BPE (`type` "BPE", `end_of_word_suffix`
+    /// "</w>"); merges are "left right" strings or [left, right] pairs, in rank order.
+    private static func readTokenizerJSON(_ url: URL) throws -> ([String: Int32], [(String, String)], Any?) {
+        guard let root = try readJSON(url) as? [String: Any], let model = root["model"] as? [String: Any] else {
+            throw TokenizerError(file: url.path, problem: "has no \"model\" object")
+        }
+        guard model["type"] as? String == "BPE", model["end_of_word_suffix"] as? String == "</w>" else {
+            throw TokenizerError(
+                file: url.path,
+                problem: "model is not CLIP's byte-level BPE (type \(model["type"] ?? "none"), end_of_word_suffix "
+                    + "\(model["end_of_word_suffix"] ?? "none"))")
+        }
+        guard let vocabularyObject = model["vocab"] as? [String: Any] else {
+            throw TokenizerError(file: url.path, problem: "model.vocab is not an object of token → id")
+        }
+        let vocabulary = try vocabularyIDs(vocabularyObject, file: url.path)
+        guard let list = model["merges"] as? [Any] else {
+            throw TokenizerError(file: url.path, problem: "model.merges is not a list")
+        }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(list.count)
+        for (index, entry) in list.enumerated() {
+            let parts = (entry as? [String]) ?? (entry as? String)?.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard let parts, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError(file: url.path, problem: "model.merges[\(index)] is not a merge of two tokens: \(entry)")
+            }
+            merges.append((parts[0], parts[1]))
+        }
+        return (vocabulary, merges, root["added_tokens"])
+    }
+
     private static func readVocabulary(_ url: URL) throws -> [String: Int32] {
         guard let object = try readJSON(url) as? [String: Any] else {
             throw TokenizerError(file: url.path, problem: "is not a JSON object of token → id")
         }
+        return try vocabularyIDs(object, file: url.path)
+    }
+
+    private static func vocabularyIDs(_ object: [String: Any], file: String) throws -> [String: Int32] {
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(object.count)
         for (token, value) in object {
             guard let id = value as? Int, let id32 = Int32(exactly: id), id32 >= 0 else {
-                throw TokenizerError(file: url.path, problem: "the id of \"\(token)\" is not a non-negative integer")
+                throw TokenizerError(file: file, problem: "the id of \"\(token)\" is not a non-negative integer")
             }
             vocabulary[token] = id32
         }
@@ -195,6 +252,19 @@ extension SpecialTokens {
         eos = try parse("eos_token") ?? eos
         unk = try parse("unk_token") ?? unk
         pad = try parse("pad_token") ?? pad
+    }
+
+    /// Takes tokenizer.json's `added_tokens`: `[{"id": 49406, "content": "<|startoftext|>", "normalized": true, …}]`.
+    mutating func declareList(_ value: Any, file: String) throws {
+        guard let entries = value as? [[String: Any]] else {
+            throw TokenizerError(file: file, problem: "added_tokens is not a list of objects")
+        }
+        for (index, entry) in entries.enumerated() {
+            guard let id = entry["id"] as? Int, let id32 = Int32(exactly: id), id32 >= 0 else {
+                throw TokenizerError(file: file, problem: "added_tokens[\(index)] has no non-negative integer \"id\"")
+            }
+            declared[id32] = try Self.spec(entry, name: "added_tokens[\(index)]", file: file)
+        }
     }
 
     /// Takes `added_tokens_decoder`: `{"49406": {"content": "<|startoftext|>", "normalized": true, …}}`.
