@@ -164,6 +164,11 @@ private let eightBytes = [UInt8](repeating: 0, count: 8)
             #expect(Array(try st.rawBytes("half")) == littleEndianBytes(halfBits))
             #expect(st.info("scalar")?.elementCount == 1)
             #expect(try st.rawBytes("empty").isEmpty)
+
+            // Converting releases the stored pages from memory; reading them again brings them
+            // back from the file, unchanged.
+            #expect(try st.tensor("big") == Tensor(shape: [7, 42_859, 1], data: bigHalves.map { Float($0) }))
+            #expect(Array(try st.rawBytes("big")) == littleEndianBytes(bigHalves.map(\.bitPattern)))
         }
     }
 

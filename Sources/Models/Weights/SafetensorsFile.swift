@@ -117,6 +117,9 @@ public final class SafetensorsFile: @unchecked Sendable {
                 file: fileName, tensor: name,
                 reason: "dtype \(info.dtype.rawValue) cannot be converted to fp32 (only F32, F16, BF16 and F64 can)")
         }
+        // The stored bytes are dead weight once converted: without this a model's peak RSS would
+        // count its weights twice, as stored and as fp32.
+        storage.releaseFromMemory(source, byteCount: info.byteRange.count)
         return Tensor(shape: info.shape, data: values)
     }
 
@@ -187,6 +190,18 @@ private final class FileBytes {
         guard let base, base != MAP_FAILED else { throw failure("cannot mmap \(size) bytes") }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
         isMapped = true
+    }
+
+    /// Takes the mapped pages wholly inside `[start, start + byteCount)` out of this process's
+    /// resident set. They stay in the kernel's page cache, and reading them again (`rawBytes`, a
+    /// second `tensor` call) faults them back in from the file, so every pointer stays valid.
+    func releaseFromMemory(_ start: UnsafeRawPointer, byteCount: Int) {
+        guard isMapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + byteCount) / page * page
+        guard end > first else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
     }
 
     init(copying source: UnsafeRawBufferPointer) {
