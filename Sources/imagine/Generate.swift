@@ -43,11 +43,13 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Where the PNGs go (created if missing).", valueName: "dir"))
     var outDir = "."
 
-    @Option(help: "Sampler steps.")
-    var steps = 20
+    @Option(help: "Sampler steps (default: the model's imagine.json, else 20).")
+    var steps: Int?
 
-    @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (SD-Turbo: 0).")
-    var cfg: Float = 7.5
+    @Option(help: ArgumentHelp(
+        "Classifier-free guidance scale; 1 or less turns guidance off (SD-Turbo: 0) (default: the model's "
+            + "imagine.json, else 7.5).", valueName: "scale"))
+    var cfg: Float?
 
     @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "name"))
@@ -92,7 +94,7 @@ struct Generate: ParsableCommand {
         }
         if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
         if rng != "torch" { throw ValidationError("unknown noise generator '\(rng)' (known: torch)") }
-        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         for (name, value) in [("--width", width), ("--height", height)] {
             if let value, value <= 0 || value % 8 != 0 {
                 throw ValidationError("\(name) must be a positive multiple of 8, got \(value)")
@@ -120,8 +122,8 @@ struct Generate: ParsableCommand {
         var defaults = GenerationRequest(prompt: "")
         defaults.negativePrompt = negative
         defaults.seed = seed ?? UInt64.random(in: 0..<(1 << 32))
-        defaults.steps = steps
-        defaults.guidanceScale = cfg
+        defaults.steps = steps ?? model.recommended.steps ?? 20
+        defaults.guidanceScale = cfg ?? model.recommended.cfg ?? 7.5
         defaults.width = width ?? nativeSize
         defaults.height = height ?? nativeSize
         defaults.sampler = SamplerKind(rawValue: sampler)!

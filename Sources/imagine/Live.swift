@@ -114,11 +114,11 @@ struct LiveRenderOptions: ParsableArguments {
     @Option(help: "Seed for the whole session (default: random; Ctrl-R draws a new one).")
     var seed: UInt64?
 
-    @Option(help: "Sampler steps of the full-quality render (after a pause, and for Enter).")
-    var steps = 20
+    @Option(help: "Sampler steps of the full-quality render after a pause and for Enter (default: the model's imagine.json, else 20).")
+    var steps: Int?
 
-    @Option(help: "Sampler steps of the per-keystroke preview, 1 or 2.")
-    var previewSteps = 1
+    @Option(help: "Sampler steps of the per-keystroke preview, 1 or 2 (default: the model's imagine.json, else 1).")
+    var previewSteps: Int?
 
     @Option(help: ArgumentHelp(
         "Preview width and height in pixels, a multiple of 8 (default: the model's native size, at most 256).",
@@ -132,17 +132,20 @@ struct LiveRenderOptions: ParsableArguments {
     var decoder: String = DecoderKind.vae.rawValue
 
     @Option(help: ArgumentHelp(
-        "Classifier-free guidance; 1 or less turns it off (the default: live suits one-step models such as "
-            + "SD-Turbo; use 7.5 for classic SD, at twice the cost per step).", valueName: "scale"))
-    var cfg: Float = 0
+        "Classifier-free guidance; 1 or less turns it off (default: the model's imagine.json, else 0, which suits "
+            + "one-step models such as SD-Turbo; use 7.5 for classic SD, at twice the cost per step).",
+        valueName: "scale"))
+    var cfg: Float?
 
     @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "name"))
     var sampler: String = SamplerKind.euler.rawValue
 
     func validate() throws {
-        if !(1...2).contains(previewSteps) { throw ValidationError("--preview-steps must be 1 or 2, got \(previewSteps)") }
-        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let previewSteps, !(1...2).contains(previewSteps) {
+            throw ValidationError("--preview-steps must be 1 or 2, got \(previewSteps)")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let previewSize, previewSize <= 0 || previewSize % 8 != 0 {
             throw ValidationError("--preview-size must be a positive multiple of 8, got \(previewSize)")
         }
@@ -157,14 +160,14 @@ struct LiveRenderOptions: ParsableArguments {
     func settings(for model: DiffusionModel) throws -> LiveSettings {
         let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
         var settings = LiveSettings()
-        settings.previewSteps = previewSteps
+        settings.previewSteps = previewSteps ?? model.recommended.previewSteps ?? 1
         settings.previewSize = previewSize ?? min(nativeSize, 256)
         settings.previewDecoder = model.tinyDecoder != nil ? .tiny : .latent
-        settings.refineSteps = steps
+        settings.refineSteps = steps ?? model.recommended.steps ?? 20
         settings.refineSize = nativeSize
         settings.refineDecoder = DecoderKind(rawValue: decoder)!
         settings.refineDelay = Double(refineDelayMs) / 1000
-        settings.guidanceScale = cfg
+        settings.guidanceScale = cfg ?? model.recommended.cfg ?? 0
         settings.sampler = SamplerKind(rawValue: sampler)!
         if settings.refineDecoder == .tiny && model.tinyDecoder == nil {
             throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")

@@ -13,13 +13,15 @@ public struct DiffusionModel: Sendable {
     public let tinyDecoder: TinyAutoencoder?
     public let latentPreview: LatentPreview
     public var schedulerConfig: SchedulerConfig
+    /// The folder's `imagine.json` (empty for single files and folders without one).
+    public var recommended: RecommendedSettings
 
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
     public var vaeScaleFactor: Int { vae.scaleFactor }
 
     public init(name: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel,
                 vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
-                schedulerConfig: SchedulerConfig) {
+                schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) {
         self.name = name
         self.tokenizer = tokenizer
         self.textEncoder = textEncoder
@@ -28,10 +30,12 @@ public struct DiffusionModel: Sendable {
         self.tinyDecoder = tinyDecoder
         self.latentPreview = latentPreview
         self.schedulerConfig = schedulerConfig
+        self.recommended = recommended
     }
 
     /// Loads a diffusers folder (`model_index.json`, `unet/`, `text_encoder/`, `tokenizer/`,
-    /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder).
+    /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder and `imagine.json` with
+    /// recommended settings).
     ///
     /// `tinyDecoder` overrides the folder's `vae_tiny/`.
     public static func loadDiffusersFolder(_ folder: URL, tinyDecoder: URL? = nil) throws -> DiffusionModel {
@@ -54,7 +58,8 @@ public struct DiffusionModel: Sendable {
                 ? try TinyAutoencoder(folder: tinyFolder) : nil,
             latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unet.config),
             schedulerConfig: try SchedulerConfig(
-                contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")))
+                contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")),
+            recommended: try RecommendedSettings.load(folder: folder))
     }
 }
 
