@@ -85,7 +85,7 @@ public func geglu(_ x: Tensor) -> Tensor {
     let rows = x.count / (2 * width)
     var outShape = x.shape
     outShape[outShape.count - 1] = width
-    var y = Tensor(zeros: outShape)
+    var y = Tensor(uninitialized: outShape)
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
             let xs = xp.baseAddress!, ys = yp.baseAddress!

@@ -29,7 +29,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 /// output rows so memory stays bounded whatever the resolution.
 public let im2colScratchLimit = 8 << 20  // 32 MB
 
-/// 2-D convolution as im2col + GEMM.
+/// 2-D convolution: Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions with enough output
+/// (`winogradPays`), else im2col + GEMM.
 ///
 ///   input  [batch, inChannels, height, width]
 ///   weight [outChannels, inChannels, kernel, kernel]
@@ -46,13 +47,17 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
     precondition(outHeight > 0 && outWidth > 0, "conv2d: input \(height)×\(width) too small for the kernel")
     let outPixels = outHeight * outWidth, inPixels = height * width
     let patch = inChannels * g.kernel * g.kernel  // rows of the im2col matrix
-    var output = Tensor(zeros: [batch, outChannels, outHeight, outWidth])
+    var output = Tensor(uninitialized: [batch, outChannels, outHeight, outWidth])
 
     let direct = g.kernel == 1 && g.stride == 1 && g.padTop == 0 && g.padLeft == 0
         && g.padBottom == 0 && g.padRight == 0
+    let useWinograd = winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth)
+    let biasValues = bias?.data ?? []
     // Output rows per band so that the band's columns fit the scratch limit.
     let bandRows = direct ? outHeight : max(1, min(outHeight, im2colScratchLimit / max(1, patch * outWidth)))
-    var columns = [Float](repeating: 0, count: direct ? 0 : patch * bandRows * outWidth)
+    // im2col writes every element of the columns it uses, so they need no zero-filling.
+    let columnCount = direct || useWinograd ? 0 : patch * bandRows * outWidth
+    var columns = [Float](unsafeUninitializedCapacity: columnCount) { $1 = columnCount }
 
     input.data.withUnsafeBufferPointer { ip in
         weight.data.withUnsafeBufferPointer { wp in
@@ -61,6 +66,16 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
                     for n in 0..<batch {
                         let image = ip.baseAddress! + n * inChannels * inPixels
                         let out = op.baseAddress! + n * outChannels * outPixels
+                        if useWinograd {
+                            biasValues.withUnsafeBufferPointer { bp in
+                                winogradConvolution3x3(
+                                    image: image, inChannels: inChannels, height: height, width: width,
+                                    weight: wp.baseAddress!, bias: bias == nil ? nil : bp.baseAddress!,
+                                    outChannels: outChannels, geometry: g,
+                                    output: out, outHeight: outHeight, outWidth: outWidth)
+                            }
+                            continue
+                        }
                         if let bias {
                             for o in 0..<outChannels {
                                 (out + o * outPixels).update(repeating: bias.data[o], count: outPixels)

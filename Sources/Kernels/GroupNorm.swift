@@ -10,7 +10,7 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps
                  "groupNorm: gamma \(gamma.count) / beta \(beta.count) for \(channels) channels")
     let spatial = x.count / (batch * channels)
     let perGroup = channels / groups
-    var y = Tensor(zeros: x.shape)
+    var y = Tensor(uninitialized: x.shape)
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
             let xs = xp.baseAddress!, ys = yp.baseAddress!
@@ -20,24 +20,17 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps
                     let firstChannel = group * perGroup
                     let base = (n * channels + firstChannel) * spatial
                     let count = perGroup * spatial
-                    // Two passes in Double across channels: a 512² VAE group has millions of values.
+                    // Two passes (mean, then squared deviations) to avoid the cancellation of
+                    // E[x²] − E[x]²; each plane summed in 16 float lanes, planes added in Double
+                    // (a 512² VAE group has millions of values).
                     var sum = 0.0
                     for c in 0..<perGroup {
-                        var partial: Float = 0
-                        let plane = xs + base + c * spatial
-                        for i in 0..<spatial { partial += plane[i] }
-                        sum += Double(partial)
+                        sum += Double(planeSum(xs + base + c * spatial, count: spatial) { $0 })
                     }
                     let mean = Float(sum / Double(count))
                     var squares = 0.0
                     for c in 0..<perGroup {
-                        var partial: Float = 0
-                        let plane = xs + base + c * spatial
-                        for i in 0..<spatial {
-                            let d = plane[i] - mean
-                            partial += d * d
-                        }
-                        squares += Double(partial)
+                        squares += Double(planeSum(xs + base + c * spatial, count: spatial) { ($0 - mean) * ($0 - mean) })
                     }
                     let inverseStd = Float(1 / (squares / Double(count) + Double(eps)).squareRoot())
                     for c in 0..<perGroup {
@@ -56,4 +49,23 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps
         }
     }
     return y
+}
+
+/// Σ f(x[i]) over i < count, accumulated in 16 lanes: a scalar float sum is added strictly in
+/// order, one element per FP-add latency, and the compiler may not reorder it.
+@inline(__always)
+private func planeSum(_ x: UnsafePointer<Float>, count: Int, _ f: (SIMD16<Float>) -> SIMD16<Float>) -> Float {
+    var lanes = SIMD16<Float>(repeating: 0)
+    let vectors = count / 16
+    let raw = UnsafeRawPointer(x)
+    for v in 0..<vectors { lanes += f(raw.loadUnaligned(fromByteOffset: 64 * v, as: SIMD16<Float>.self)) }
+    var tail = SIMD16<Float>(repeating: 0)
+    let rest = count - 16 * vectors
+    if rest > 0 {
+        var values = SIMD16<Float>(repeating: 0)
+        for i in 0..<rest { values[i] = x[16 * vectors + i] }
+        tail = f(values)
+        for i in rest..<16 { tail[i] = 0 }  // f(0) need not be 0
+    }
+    return (lanes + tail).sum()
 }

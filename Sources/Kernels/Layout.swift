@@ -3,7 +3,7 @@
 public func transposeLastTwo(_ x: Tensor, rows: Int, cols: Int) -> Tensor {
     let batch = x.count / (rows * cols)
     precondition(batch * rows * cols == x.count, "transpose: \(x.shape) is not [b, \(rows), \(cols)]")
-    var y = Tensor(zeros: [batch, cols, rows])
+    var y = Tensor(uninitialized: [batch, cols, rows])
     // 32×32 tiles keep both the reads and the writes within a few cache lines.
     let tile = 32
     x.data.withUnsafeBufferPointer { xp in

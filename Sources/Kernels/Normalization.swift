@@ -7,7 +7,7 @@ public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) -> T
     precondition(x.shape.last == width && beta.count == width,
                  "layerNorm: input width \(x.shape.last ?? 0), gamma \(width), beta \(beta.count)")
     let rows = x.count / width
-    var y = Tensor(zeros: x.shape)
+    var y = Tensor(uninitialized: x.shape)
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
             gamma.data.withUnsafeBufferPointer { gp in

@@ -2,7 +2,7 @@
 /// (`F.interpolate(scale_factor=2, mode="nearest")`, what the U-Net and VAE up-blocks use).
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     let planes = x.shape[0] * x.shape[1], height = x.shape[2], width = x.shape[3]
-    var y = Tensor(zeros: [x.shape[0], x.shape[1], 2 * height, 2 * width])
+    var y = Tensor(uninitialized: [x.shape[0], x.shape[1], 2 * height, 2 * width])
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
             let xs = xp.baseAddress!, ys = yp.baseAddress!
@@ -51,7 +51,7 @@ public func upsampleNearest(_ x: Tensor, height: Int, width: Int) -> Tensor {
     let planes = x.shape[0] * x.shape[1]
     let rowScale = Float(inHeight) / Float(height), colScale = Float(inWidth) / Float(width)
     let sourceCols = (0..<width).map { min(Int(Float($0) * colScale), inWidth - 1) }
-    var y = Tensor(zeros: [x.shape[0], x.shape[1], height, width])
+    var y = Tensor(uninitialized: [x.shape[0], x.shape[1], height, width])
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
             let xs = xp.baseAddress!, ys = yp.baseAddress!

@@ -1,12 +1,13 @@
 /// Softmax of each row of `scores` [rows, width] in place, after multiplying by `scale`.
 ///
 /// With `causal`, row r may see columns 0…(r + causalOffset) only; the rest become exactly 0
-/// (PyTorch adds −∞/finfo.min before the softmax, which gives the same zeros).
+/// (PyTorch adds −∞/finfo.min before the softmax, which gives the same zeros). `parallel: false`
+/// is for callers already inside `parallelFor`.
 public func softmaxRows(
     _ scores: UnsafeMutablePointer<Float>, rows: Int, width: Int, rowStride: Int,
-    scale: Float = 1, causal: Bool = false, causalOffset: Int = 0
+    scale: Float = 1, causal: Bool = false, causalOffset: Int = 0, parallel: Bool = true
 ) {
-    parallelFor(rows, minimumPerThread: max(1, 4_096 / max(1, width))) { range in
+    parallelFor(rows, minimumPerThread: parallel ? max(1, 4_096 / max(1, width)) : max(1, rows)) { range in
         for r in range {
             let row = scores + r * rowStride
             let visible = causal ? min(width, max(0, r + causalOffset + 1)) : width

@@ -12,6 +12,15 @@ public struct Tensor: Sendable, Equatable {
         self.data = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// A tensor whose values are garbage until written: for kernel outputs that write every
+    /// element, so that a large activation is not zero-filled only to be overwritten.
+    public init(uninitialized shape: [Int]) {
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: shape.reduce(1, *)) { _, count in
+            count = shape.reduce(1, *)
+        }
+    }
+
     public init(shape: [Int], data: [Float]) {
         precondition(shape.reduce(1, *) == data.count,
                      "shape \(shape) holds \(shape.reduce(1, *)) values, data has \(data.count)")

@@ -2,12 +2,18 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The one knob for parallelism: how many threads our loops and OpenBLAS use.
+/// The one knob for parallelism: how many threads our loops (GEMMs included) use.
 ///
-/// Our `parallelFor` loops and OpenBLAS never run at the same time (kernels call BLAS from one
-/// thread), so both use the same count without oversubscribing the cores.
+/// OpenBLAS itself always runs on one thread and `gemm` splits its work across ours, so there is
+/// one pool of threads: two pools (ours and OpenBLAS's, whose idle threads spin between calls)
+/// oversubscribed the cores.
 public enum Threads {
-    nonisolated(unsafe) private static var current = defaultCount()
+    /// First use puts OpenBLAS on one thread, so that holds wherever `configure` is never called
+    /// (tests, other front ends); `gemm` reads `count` before every multiply.
+    nonisolated(unsafe) private static var current: Int = {
+        openblas_set_num_threads(1)
+        return defaultCount()
+    }()
 
     /// `IMAGINE_THREADS` when set to a positive integer, else every core.
     public static func defaultCount() -> Int {
@@ -20,11 +26,10 @@ public enum Threads {
 
     public static var count: Int { current }
 
-    /// Sets the thread count for our loops and for OpenBLAS. Call before work starts.
+    /// Sets the thread count for our loops (GEMMs included). Call before work starts.
     public static func configure(_ n: Int) {
         precondition(n > 0, "thread count must be positive, got \(n)")
         current = n
-        openblas_set_num_threads(Int32(n))
     }
 
     /// The OpenBLAS kernel family in use ("Cooperlake", "Haswell", …): OPENBLAS_CORETYPE in the
@@ -34,7 +39,7 @@ public enum Threads {
         return String(cString: name)
     }
 
-    /// Applies the default (environment or core count) to OpenBLAS too.
+    /// Applies the default (environment or core count).
     public static func configureDefault() { configure(defaultCount()) }
 }
 

@@ -12,8 +12,10 @@ struct ThreadOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Applies the choice; call once before any work.
+    /// Applies the choice, and sets malloc up for the model's activation buffers; call once
+    /// before any work.
     func apply() {
         Threads.configure(threads ?? Threads.defaultCount())
+        Memory.reuseFreedBlocks()
     }
 }

@@ -68,6 +68,48 @@ import Testing
         #expect(maxDifference(y.data, Self.naiveConv(x, w, nil, g)) < 1e-4)
     }
 
+    /// Largest |Δ| relative to the reference's largest magnitude, as the models' parity tests measure.
+    static func relativeError(_ y: [Float], _ reference: [Float]) -> Float {
+        maxDifference(y, reference) / reference.reduce(0) { max($0, abs($1)) }
+    }
+
+    @Test(arguments: [
+        ConvolutionGeometry(kernel: 3, padding: 1),
+        ConvolutionGeometry(kernel: 3, padding: 0),
+        ConvolutionGeometry(kernel: 3, stride: 1, padTop: 0, padLeft: 2, padBottom: 1, padRight: 0),
+    ])
+    func winogradMatchesNaiveLoop(geometry: ConvolutionGeometry) {
+        // Sides that are not multiples of 4 leave partial tiles at the bottom and right edges.
+        for (height, width) in [(19, 23), (16, 16), (13, 30)] {
+            let (oh, ow) = geometry.outputSize(height: height, width: width)
+            #expect(winogradPays(geometry: geometry, inChannels: 5, outHeight: oh, outWidth: ow))
+            let x = randomTensor([2, 5, height, width], seed: 40)
+            let w = randomTensor([7, 5, 3, 3], seed: 41)
+            let b = randomTensor([7], seed: 42)
+            for bias in [nil, b] {
+                let y = conv2d(x, weight: w, bias: bias, geometry: geometry)
+                #expect(y.shape == [2, 7, oh, ow])
+                let error = Self.relativeError(y.data, Self.naiveConv(x, w, bias, geometry))
+                #expect(error < 1e-5, "\(geometry) \(height)×\(width): relative error \(error)")
+            }
+        }
+    }
+
+    @Test func winogradInBandsAndWithManyChannels() {
+        // 16 + 16 channels × 75×73 tiles × 36 positions × 4 bytes = 25 MB of V and M: three bands,
+        // the last one short. Then 256 input channels, where rounding errors add up most.
+        let g = ConvolutionGeometry(kernel: 3, padding: 1)
+        for (channels, height, width) in [(16, 300, 290), (256, 28, 24)] {
+            #expect(winogradPays(geometry: g, inChannels: channels, outHeight: height, outWidth: width))
+            let x = randomTensor([1, channels, height, width], seed: 43)
+            let w = randomTensor([16, channels, 3, 3], seed: 44, scale: 0.1)
+            let b = randomTensor([16], seed: 45)
+            let error = Self.relativeError(conv2d(x, weight: w, bias: b, geometry: g).data,
+                                           Self.naiveConv(x, w, b, g))
+            #expect(error < 1e-5, "\(channels) channels \(height)×\(width): relative error \(error)")
+        }
+    }
+
     @Test(arguments: [(1, 6, 3), (2, 32, 8), (2, 12, 4)])
     func groupNormMatchesNaiveWithAndWithoutSiLU(shape: (Int, Int, Int)) {
         let (batch, channels, groups) = shape

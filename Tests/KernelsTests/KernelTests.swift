@@ -4,7 +4,8 @@ import Kernels
 
 /// Each kernel against a naive loop in Double, on odd shapes that catch stride and tail bugs.
 @Suite struct KernelTests {
-    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 33, 9), (77, 129, 65), (130, 3, 257)])
+    // The last two are big enough for `gemm` to split them across threads, by rows and by columns.
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 33, 9), (77, 129, 65), (130, 3, 257), (301, 173, 300), (97, 515, 200)])
     func gemmMatchesNaiveLoopForEveryTransposeAndStride(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for transposeA in [false, true] {
@@ -156,7 +157,9 @@ import Kernels
         }
     }
 
-    @Test(arguments: [(5, 5, 1, 4), (7, 3, 3, 5), (77, 77, 4, 16)])
+    // (77, 77, 4, 16) runs its heads on different threads; (384, 320, 2, 72) one head at a time
+    // with each GEMM split across the threads.
+    @Test(arguments: [(5, 5, 1, 4), (7, 3, 3, 5), (77, 77, 4, 16), (384, 320, 2, 72)])
     func multiHeadAttentionMatchesNaive(shape: (Int, Int, Int, Int)) {
         let (queries, keys, heads, headDim) = shape
         let inner = heads * headDim
@@ -165,7 +168,8 @@ import Kernels
             let q = randomTensor([queries * 3 * inner], seed: 13, scale: 2)
             let kv = randomTensor([keys * 3 * inner], seed: 14, scale: 2)
             var out = Tensor(zeros: [queries * inner])
-            var scratch = [Float](repeating: 0, count: queries * keys)
+            var scratch = [Float](repeating: 0, count: attentionScratchCount(
+                queryCount: queries, keyCount: keys, heads: heads, headDim: headDim))
             q.data.withUnsafeBufferPointer { qp in
                 kv.data.withUnsafeBufferPointer { kp in
                     out.data.withUnsafeMutableBufferPointer { op in

@@ -50,7 +50,9 @@ public struct Attention: Sendable {
         let queryStride = projected.shape[2], kvStride = keysValues.shape[2]
         let keyOffset = isSelfAttention ? inner : 0
         var attended = Tensor(zeros: [batch, tokens, inner])
-        var scores = [Float](repeating: 0, count: tokens * keyCount)  // [tokens, keyCount]
+        // [tokens, keyCount] per head run at once; every score is written before it is read.
+        let scoreCount = attentionScratchCount(queryCount: tokens, keyCount: keyCount, heads: heads, headDim: headDim)
+        var scores = [Float](unsafeUninitializedCapacity: scoreCount) { $1 = scoreCount }
         projected.data.withUnsafeBufferPointer { qp in
             keysValues.data.withUnsafeBufferPointer { kvp in
                 attended.data.withUnsafeMutableBufferPointer { op in

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+/// glibc's `int mallopt(int param, int value)` from <malloc.h>, which the Glibc module does not
+/// export; the parameter numbers are glibc's ABI.
+@_silgen_name("mallopt")
+private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+private let M_TRIM_THRESHOLD: Int32 = -1, M_TOP_PAD: Int32 = -2, M_MMAP_MAX: Int32 = -4
+#endif
+
+/// How the process's allocator treats the large, short-lived activation buffers every layer
+/// allocates.
+public enum Memory {
+    /// glibc's malloc serves each block above its mmap threshold (128 KB, rising to 32 MB) with a
+    /// fresh mapping and unmaps it on free, so every layer's output (64 MB per TAESD activation
+    /// at 512²) was page-faulted in and zeroed by the kernel again: measured 15–25 % of the
+    /// decoders' time. Serving all blocks from the heap and never trimming it reuses the same
+    /// pages instead. Peak RSS stays the peak of live memory; the heap just does not shrink
+    /// afterwards. This is the tuning issue 6 applies to PyTorch through MALLOC_MMAP_MAX_,
+    /// MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_. A no-op where malloc is not glibc's.
+    public static func reuseFreedBlocks() {
+        #if canImport(Glibc)
+        _ = mallopt(M_MMAP_MAX, 0)
+        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+        _ = mallopt(M_TOP_PAD, 64 << 20)
+        #endif
+    }
+}
