@@ -12,8 +12,8 @@ struct LiveCommand: ParsableCommand {
         abstract: "Type a prompt and watch the picture change as you type.",
         discussion: """
             Every key that changes the prompt renders a quick preview (--preview-steps at \
-            --preview-size, with the tiny decoder when the model has one, else the latent \
-            colour sketch). A newer key cancels the preview in flight, unless previews take \
+            --preview-size, with --preview-decoder: by default the tiny decoder when the \
+            model has one, else the latent colour sketch). A newer key cancels the preview in flight, unless previews take \
             longer than the gap between your keys: then it finishes and only the newest prompt \
             waits, so the picture keeps changing as you type. When no key has come for \
             --refine-delay-ms the prompt is rendered at full quality (--steps, --decoder) with \
@@ -125,6 +125,11 @@ struct LiveRenderOptions: ParsableArguments {
         valueName: "pixels"))
     var previewSize: Int?
 
+    @Option(help: ArgumentHelp(
+        "Decoder of the per-keystroke preview: vae, tiny or latent (default: the model's imagine.json, else tiny "
+            + "when the model has a tiny decoder, else latent).", valueName: "name"))
+    var previewDecoder: String?
+
     @Option(help: "Milliseconds without a key before the full-quality render starts.")
     var refineDelayMs = 300
 
@@ -150,7 +155,9 @@ struct LiveRenderOptions: ParsableArguments {
             throw ValidationError("--preview-size must be a positive multiple of 8, got \(previewSize)")
         }
         if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
-        if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
+        for name in [decoder, previewDecoder].compactMap({ $0 }) where DecoderKind(rawValue: name) == nil {
+            throw ValidationError("unknown decoder '\(name)' (vae, tiny, latent)")
+        }
         if SamplerKind(rawValue: sampler) == nil {
             throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -162,14 +169,15 @@ struct LiveRenderOptions: ParsableArguments {
         var settings = LiveSettings()
         settings.previewSteps = previewSteps ?? model.recommended.previewSteps ?? 1
         settings.previewSize = previewSize ?? min(nativeSize, 256)
-        settings.previewDecoder = model.tinyDecoder != nil ? .tiny : .latent
+        settings.previewDecoder = previewDecoder.flatMap(DecoderKind.init(rawValue:))
+            ?? model.recommended.previewDecoder ?? (model.tinyDecoder != nil ? .tiny : .latent)
         settings.refineSteps = steps ?? model.recommended.steps ?? 20
         settings.refineSize = nativeSize
         settings.refineDecoder = DecoderKind(rawValue: decoder)!
         settings.refineDelay = Double(refineDelayMs) / 1000
         settings.guidanceScale = cfg ?? model.recommended.cfg ?? 0
         settings.sampler = SamplerKind(rawValue: sampler)!
-        if settings.refineDecoder == .tiny && model.tinyDecoder == nil {
+        if (settings.refineDecoder == .tiny || settings.previewDecoder == .tiny) && model.tinyDecoder == nil {
             throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")
         }
         return settings

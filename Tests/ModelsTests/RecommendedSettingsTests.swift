@@ -19,8 +19,9 @@ import Testing
         try withFolder(#"{"steps": 1, "cfg": 0}"#) { folder throws in
             #expect(try RecommendedSettings.load(folder: folder) == RecommendedSettings(steps: 1, cfg: 0))
         }
-        try withFolder(#"{"steps": 20, "cfg": 2.5, "preview_steps": 2}"#) { folder throws in
-            #expect(try RecommendedSettings.load(folder: folder) == RecommendedSettings(steps: 20, cfg: 2.5, previewSteps: 2))
+        try withFolder(#"{"steps": 20, "cfg": 2.5, "preview_steps": 2, "preview_decoder": "vae"}"#) { folder throws in
+            #expect(try RecommendedSettings.load(folder: folder)
+                    == RecommendedSettings(steps: 20, cfg: 2.5, previewSteps: 2, previewDecoder: .vae))
         }
     }
 
@@ -29,6 +30,7 @@ import Testing
         (#"{"preview_steps": 3}"#, "preview_steps must be 1 or 2"),
         (#"{"cfg": "high"}"#, "not a settings object"),
         ("[1, 2]", "not a settings object"),
+        (#"{"preview_decoder": "jpeg"}"#, "not a settings object"),
     ])
     func badFilesAreRefusedByName(json: String, problem: String) throws {
         try withFolder(json) { folder in
