@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""Trains imagine-mini from the dataset data.py builds, in four stages, and exports a diffusers
+folder (fp16 safetensors) that StableDiffusionPipeline and the Swift engine both load.
+
+    nice -n 19 python Weights/recipe/train.py                 # CPU: the committed model
+    python Weights/recipe/train.py --gpu                      # one GPU, ≤ 10 minutes (see README)
+    ... --resume                                              # continue a stopped run
+
+Stages (each checkpoints under CACHE/run/ and is skipped when already finished):
+  1. tokenizer   CLIP-format byte-level BPE trained on the training captions
+  2. vae         AutoencoderKL, 128² RGB ↔ 16×16×4 latents; afterwards the latents' per-channel
+                 mean and spread are folded into quant_conv / post_quant_conv, so the model
+                 latents are ≈ zero-mean, unit-variance with scaling_factor 1
+  3. latents     every image encoded once (posterior mean and std, fp16)
+  4. diffusion   CLIPTextModel + UNet2DConditionModel trained jointly on the cached latents:
+                 v-prediction, cosine (squaredcos_cap_v2) schedule, whose last timestep is
+                 almost pure noise so few-step sampling with "trailing" timesteps starts right;
+                 10 % caption dropout for classifier-free guidance; EMA of both networks
+Then export: the EMA weights in fp16 to --out (default Weights/imagine-mini).
+
+Every random draw comes from a generator seeded by (seed, stage, step), so a resumed run
+continues exactly as an uninterrupted one would.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZE = 128
+LATENT_SIZE = 16
+MAX_TOKENS = 32  # captions are short; 32 positions instead of CLIP's 77 cut text-encoder cost 2.4×
+SCHEDULE = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
+                timestep_spacing="trailing", steps_offset=0, beta_start=0.0001, beta_end=0.02)
+
+# Model sizes. CPU: measured on this 2-core machine when idle (fwd+bwd, batch 64): U-Net
+# (64, 128, 128) with the text encoder ≈ 70 img/s, (64, 128, 192) ≈ 59, (32, 64, 128) ≈ 114; VAE
+# (16, 32, 64, 128) on 64² crops ≈ 86 img/s. The machine is shared and this runs at nice 19, so
+# the run was paused whenever other work benchmarked: ~1,200 VAE steps and 1,200 diffusion steps
+# (≈ 12 epochs of the weighted set) were what fit ~70 minutes.
+# GPU: the sizes of the issue's H100 feasibility run (40 M U-Net, batch 512).
+CONFIGS = {
+    "cpu": dict(vae_channels=(16, 32, 64, 128), unet_channels=(64, 128, 128), text_width=256, text_layers=4,
+                vocab_size=6144, vae_batch=16, vae_crop=64, vae_steps=1200, vae_lr=1e-3,
+                batch=64, steps=1200, lr=6e-4),
+    "gpu": dict(vae_channels=(32, 64, 128, 128), unet_channels=(128, 256, 256), text_width=256, text_layers=4,
+                vocab_size=6144, vae_batch=64, vae_crop=128, vae_steps=3000, vae_lr=1e-3,
+                batch=512, steps=2500, lr=1e-3),
+}
+
+
+def log(*parts):
+    print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
+
+
+def generator(seed: int, stage: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + stage * 100_003 + step)
+
+
+# --- dataset ----------------------------------------------------------------------------------
+class Dataset:
+    """images.npy + records.jsonl from data.py; only the training split is ever trained on."""
+
+    def __init__(self, cache: str):
+        folder = os.path.join(cache, "dataset")
+        with open(os.path.join(folder, "records.jsonl"), encoding="utf-8") as f:
+            self.records = [json.loads(line) for line in f]
+        self.images = np.load(os.path.join(folder, "images.npy"), mmap_mode="r")  # uint8 [N, 128, 128, 3]
+        self.train = np.array([i for i, r in enumerate(self.records) if r["split"] == "train"])
+        self.weights = torch.tensor([self.records[i]["weight"] for i in self.train], dtype=torch.float64)
+
+    def pixels(self, indices) -> torch.Tensor:
+        """[B, 3, 128, 128] in [-1, 1], contiguous: a channels-last view would make every conv
+        and GroupNorm downstream run channels-last, whose CPU GroupNorm backward is several times
+        slower."""
+        batch = torch.from_numpy(np.stack([self.images[i] for i in indices]))
+        return (batch.permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
+
+    def sample(self, count: int, g: torch.Generator) -> np.ndarray:
+        """Training-split indices drawn by sampling weight (skin tones and desktop icons rarer)."""
+        return self.train[torch.multinomial(self.weights, count, replacement=True, generator=g).numpy()]
+
+    def caption(self, index: int, g: torch.Generator, dropout: float) -> str:
+        """One of the item's captions (the best one most often), with its style word half the
+        time so "emoji …" / "clip art …" steer the look; empty for classifier-free guidance."""
+        draws = torch.rand(4, generator=g).tolist()
+        if draws[0] < dropout:
+            return ""
+        record = self.records[index]
+        captions = record["captions"]
+        if draws[1] < 0.6 or len(captions) == 1:
+            text = captions[0]
+        else:
+            text = captions[1 + int(draws[3] * (len(captions) - 1))]
+        if draws[2] < 0.5:
+            text = f"{record['style']} {text}" if draws[2] < 0.25 else f"{text}, {record['style']}"
+        return text
+
+
+# --- 1. tokenizer -----------------------------------------------------------------------------
+def train_tokenizer(dataset: Dataset, folder: str, vocab_size: int) -> None:
+    """A CLIP-format BPE (vocab.json + merges.txt, '</w>' word ends, byte-level alphabet,
+    lower-cased): the layout of OpenAI CLIP's vocabulary, so CLIPTokenizer reads it unchanged.
+    Trained with CLIPTokenizer's own normaliser and pre-tokeniser, so training and use split
+    text identically."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+
+    texts = [c for i in dataset.train for c in dataset.records[i]["captions"]] + ["emoji", "clip art"]
+    reference = CLIPTokenizer().backend_tokenizer
+    bpe = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
+    bpe.normalizer = reference.normalizer
+    bpe.pre_tokenizer = reference.pre_tokenizer
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet, end_of_word_suffix="</w>",
+                                  show_progress=False, min_frequency=2)
+    bpe.train_from_iterator(texts, trainer)
+    merges = json.loads(bpe.to_str())["model"]["merges"]
+    merges = [m.split(" ") if isinstance(m, str) else m for m in merges]
+    # CLIP's id layout: the 256 byte symbols, the same with '</w>', one id per merge, then the two
+    # specials (so "<|endoftext|>" is the last id, as in OpenAI's vocabulary).
+    vocab = alphabet + [a + "</w>" for a in alphabet]
+    seen = set(vocab)
+    for left, right in merges:
+        if left + right not in seen:
+            vocab.append(left + right)
+            seen.add(left + right)
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({token: i for i, token in enumerate(vocab)}, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    specials = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>"}
+    with open(os.path.join(folder, "special_tokens_map.json"), "w") as f:
+        json.dump(specials, f, indent=2)
+    config = dict(add_prefix_space=False, clean_up_tokenization_spaces=False, do_lower_case=True,
+                  errors="replace", model_max_length=MAX_TOKENS, tokenizer_class="CLIPTokenizer", **specials)
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    check_tokenizer(folder, texts)
+    log(f"tokenizer: {len(vocab)} tokens, {len(merges)} merges")
+
+
+def check_tokenizer(folder: str, texts) -> None:
+    """Every caption must round-trip through CLIPTokenizer as loaded from the folder (lower-cased,
+    spaces collapsed), with no unknown tokens."""
+    import re
+
+    from transformers import CLIPTokenizer
+
+    tokenizer = CLIPTokenizer.from_pretrained(folder)
+    for text in texts:
+        ids = tokenizer(text).input_ids
+        decoded = tokenizer.decode(ids, skip_special_tokens=True)
+        expected = re.sub(r"\s+", " ", text).strip().lower()
+        if tokenizer.unk_token_id in ids[1:-1] or decoded.replace(" ", "") != expected.replace(" ", ""):
+            raise SystemExit(f"tokenizer does not round-trip {text!r}: {ids} → {decoded!r}")
+
+
+def load_tokenizer(folder: str):
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer.from_pretrained(folder)
+
+
+def tokenize(tokenizer, texts) -> torch.Tensor:
+    return tokenizer(texts, padding="max_length", max_length=MAX_TOKENS, truncation=True,
+                     return_tensors="pt").input_ids
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+def save_checkpoint(path: str, state: dict) -> None:
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def load_checkpoint(path: str):
+    return torch.load(path, weights_only=False) if os.path.exists(path) else None
+
+
+class EMA:
+    """Exponential moving average of a module's parameters, with the usual warm-up so early
+    averages are not dominated by the random initialisation."""
+
+    def __init__(self, module: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, module: torch.nn.Module, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for k, v in module.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v.detach(), 1 - decay)
+            else:
+                self.shadow[k].copy_(v)
+
+
+def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# --- 2. VAE ------------------------------------------------------------------------------------
+def make_vae(channels):
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=channels,
+                         down_block_types=("DownEncoderBlock2D",) * len(channels),
+                         up_block_types=("UpDecoderBlock2D",) * len(channels), layers_per_block=1,
+                         norm_num_groups=16, sample_size=SIZE, scaling_factor=1.0)
+
+
+def train_vae(dataset: Dataset, run: str, cfg: dict, args) -> None:
+    path = os.path.join(run, "vae.pt")
+    vae = make_vae(cfg["vae_channels"]).to(args.device)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg["vae_lr"], weight_decay=0.0)
+    state, step = load_checkpoint(path), 0
+    if state:
+        vae.load_state_dict(state["vae"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+    total, crop = cfg["vae_steps"], cfg["vae_crop"]
+    log(f"vae: {sum(p.numel() for p in vae.parameters()) / 1e6:.2f} M parameters, step {step}/{total}")
+    last_save, started = time.time(), time.time()
+    while step < total:
+        g = generator(args.seed, 2, step)
+        x = dataset.pixels(np.sort(dataset.sample(cfg["vae_batch"], g)))
+        if crop < SIZE:
+            # Fully convolutional: random crops teach the same local code at a quarter of the cost.
+            top, left = torch.randint(0, SIZE - crop + 1, (2,), generator=g).tolist()
+            x = x[:, :, top:top + crop, left:left + crop]
+        x = x.to(args.device)
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, total, cfg["vae_lr"], 100)
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.gpu):
+            posterior = vae.encode(x).latent_dist
+            z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g).to(args.device)
+            reconstruction = vae.decode(z).sample
+        # L1 keeps flat colours flat and edges sharper than MSE alone; the KL term is SD's tiny
+        # one, enough to keep the latent smooth for diffusion.
+        reconstruction_loss = F.l1_loss(reconstruction.float(), x) + F.mse_loss(reconstruction.float(), x)
+        kl = posterior.kl().mean() / z[0].numel()
+        loss = reconstruction_loss + 1e-4 * kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if step % 50 == 0 or step == total:
+            rate = cfg["vae_batch"] * 50 / max(1e-9, time.time() - started)
+            started = time.time()
+            log(f"vae step {step}/{total} loss {reconstruction_loss.item():.4f} kl {kl.item():.3f} ({rate:.1f} img/s)")
+        if time.time() - last_save > args.checkpoint_minutes * 60 or step == total:
+            save_checkpoint(path, dict(vae=vae.state_dict(), optimizer=optimizer.state_dict(), step=step))
+            last_save = time.time()
+
+
+@torch.no_grad()
+def normalise_vae_latents(vae, dataset: Dataset, device: str) -> dict:
+    """Folds per-channel latent statistics into the VAE so that model latents are ≈ N(0, 1) per
+    channel with scaling_factor 1 (AutoencoderKL configs hold only one scalar; the issue's
+    feasibility run found channel spreads 0.55…1.06). quant_conv's mean rows are shifted and
+    scaled, its log-variance rows shifted by 2·ln(scale), and post_quant_conv undoes both, so
+    decode(encode(x)) is unchanged."""
+    means = []
+    for start in range(0, len(dataset.train), 64):
+        x = dataset.pixels(dataset.train[start:start + 64]).to(device)
+        means.append(vae.encode(x).latent_dist.mean.cpu())
+    latents = torch.cat(means)
+    mean = latents.mean(dim=(0, 2, 3))
+    std = latents.std(dim=(0, 2, 3))
+    scale = 1 / std
+    quant, post = vae.quant_conv, vae.post_quant_conv
+    channels = mean.numel()
+    quant.weight[:channels] *= scale.view(-1, 1, 1, 1).to(device)
+    quant.bias[:channels] = (quant.bias[:channels] - mean.to(device)) * scale.to(device)
+    quant.bias[channels:] += (2 * torch.log(scale)).to(device)
+    # post_quant_conv(z') must equal the old post_quant_conv(z) with z = z'·std + mean.
+    weight = post.weight.clone()
+    post.bias += (weight.sum(dim=(2, 3)) @ mean.to(device))
+    post.weight.copy_(weight * std.view(1, -1, 1, 1).to(device))
+    return dict(mean=mean.tolist(), std=std.tolist())
+
+
+@torch.no_grad()
+def encode_latents(dataset: Dataset, run: str, cfg: dict, args) -> None:
+    """Stage 3: every image (both splits, for the evaluator and the preview fit) encoded once."""
+    path = os.path.join(run, "latents.pt")
+    if os.path.exists(path):
+        return
+    vae = make_vae(cfg["vae_channels"]).to(args.device).eval()
+    vae.load_state_dict(load_checkpoint(os.path.join(run, "vae.pt"))["vae"])
+    stats = normalise_vae_latents(vae, dataset, args.device)
+    log(f"latent channel means {np.round(stats['mean'], 3)} stds {np.round(stats['std'], 3)} folded into the VAE")
+    means, stds, errors = [], [], []
+    for start in range(0, len(dataset.records), 64):
+        x = dataset.pixels(range(start, min(start + 64, len(dataset.records)))).to(args.device)
+        posterior = vae.encode(x).latent_dist
+        means.append(posterior.mean.half().cpu())
+        stds.append(posterior.std.half().cpu())
+        decoded = vae.decode(posterior.mean).sample.clamp(-1, 1)
+        errors.append(((decoded - x) ** 2).mean(dim=(1, 2, 3)).cpu())
+    mse = torch.cat(errors)
+    heldout = torch.tensor([r["split"] == "heldout" for r in dataset.records])
+    psnr = {split: float(10 * torch.log10(4 / mse[mask]).mean())
+            for split, mask in (("train", ~heldout), ("heldout", heldout))}
+    log(f"vae PSNR train {psnr['train']:.2f} dB, held-out {psnr['heldout']:.2f} dB")
+    save_checkpoint(path, dict(mean=torch.cat(means), std=torch.cat(stds), vae=vae.state_dict(),
+                               latent_stats=stats, psnr=psnr))
+
+
+# --- 4. diffusion -------------------------------------------------------------------------------
+def make_text_encoder(cfg: dict, vocab_size: int):
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    width = cfg["text_width"]
+    return CLIPTextModel(CLIPTextConfig(
+        vocab_size=vocab_size, hidden_size=width, intermediate_size=4 * width, num_hidden_layers=cfg["text_layers"],
+        num_attention_heads=width // 64, max_position_embeddings=MAX_TOKENS, hidden_act="gelu",
+        bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1))
+
+
+def make_unet(cfg: dict):
+    from diffusers import UNet2DConditionModel
+
+    channels = cfg["unet_channels"]
+    # Attention only at the 8² and 4² levels (and the mid block): at 16² it would cost more than
+    # the convolutions and the layout there is mostly local.
+    return UNet2DConditionModel(
+        sample_size=LATENT_SIZE, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=channels, norm_num_groups=32,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=cfg["text_width"], attention_head_dim=[c // 32 for c in channels])
+
+
+def alphas_cumprod() -> torch.Tensor:
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(**{k: v for k, v in SCHEDULE.items() if k != "timestep_spacing"}).alphas_cumprod
+
+
+def train_diffusion(dataset: Dataset, run: str, cfg: dict, args) -> None:
+    path = os.path.join(run, "diffusion.pt")
+    tokenizer = load_tokenizer(os.path.join(run, "tokenizer"))
+    cache = torch.load(os.path.join(run, "latents.pt"))
+    latent_mean, latent_std = cache["mean"], cache["std"]
+    text_encoder = make_text_encoder(cfg, len(tokenizer)).to(args.device)
+    unet = make_unet(cfg).to(args.device)
+    if args.gpu:
+        unet = unet.to(memory_format=torch.channels_last)
+    parameters = list(text_encoder.parameters()) + list(unet.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=cfg["lr"], weight_decay=0.01)
+    ema_text, ema_unet = EMA(text_encoder, args.ema), EMA(unet, args.ema)
+    state, step = load_checkpoint(path), 0
+    if state:
+        text_encoder.load_state_dict(state["text_encoder"])
+        unet.load_state_dict(state["unet"])
+        optimizer.load_state_dict(state["optimizer"])
+        ema_text.shadow, ema_unet.shadow = state["ema_text"], state["ema_unet"]
+        step = state["step"]
+    total = cfg["steps"]
+    log(f"text encoder {sum(p.numel() for p in text_encoder.parameters()) / 1e6:.2f} M, "
+        f"U-Net {sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M parameters, step {step}/{total}")
+    ab = alphas_cumprod()
+    forward_unet = torch.compile(unet) if args.compile else unet
+    last_save, started, running = time.time(), time.time(), []
+    while step < total:
+        g = generator(args.seed, 4, step)
+        indices = dataset.sample(cfg["batch"], g)
+        captions = [dataset.caption(i, g, args.caption_dropout) for i in indices]
+        ids = tokenize(tokenizer, captions).to(args.device)
+        index = torch.from_numpy(indices)
+        x0 = (latent_mean[index].float() + latent_std[index].float() * torch.randn(
+            (len(indices), 4, LATENT_SIZE, LATENT_SIZE), generator=g)).to(args.device)
+        t = torch.randint(0, SCHEDULE["num_train_timesteps"], (len(indices),), generator=g)
+        noise = torch.randn(x0.shape, generator=g).to(args.device)
+        a = ab[t].sqrt().view(-1, 1, 1, 1).to(args.device)
+        s = (1 - ab[t]).sqrt().view(-1, 1, 1, 1).to(args.device)
+        noisy, target = a * x0 + s * noise, a * noise - s * x0
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, total, cfg["lr"], 200)
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.gpu):
+            context = text_encoder(ids)[0]
+            prediction = forward_unet(noisy, t.to(args.device), encoder_hidden_states=context).sample
+        loss = F.mse_loss(prediction.float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        ema_text.update(text_encoder, step)
+        ema_unet.update(unet, step)
+        step += 1
+        running.append(loss.item())
+        if step % 50 == 0 or step == total:
+            rate = cfg["batch"] * len(running) / max(1e-9, time.time() - started)
+            log(f"diffusion step {step}/{total} loss {np.mean(running):.4f} ({rate:.0f} img/s)")
+            started, running = time.time(), []
+        if time.time() - last_save > args.checkpoint_minutes * 60 or step == total:
+            save_checkpoint(path, dict(text_encoder=text_encoder.state_dict(), unet=unet.state_dict(),
+                                       optimizer=optimizer.state_dict(), ema_text=ema_text.shadow,
+                                       ema_unet=ema_unet.shadow, step=step))
+            last_save = time.time()
+
+
+# --- export ----------------------------------------------------------------------------------
+def fit_latent_preview(cache: dict, dataset: Dataset) -> tuple:
+    """Least squares latent pixel → mean RGB of its 8×8 patch, for the engine's instant preview
+    (`latent_rgb_factors` in vae/config.json, which diffusers ignores)."""
+    index = torch.from_numpy(dataset.train[::4])
+    z = cache["mean"][index].float().permute(0, 2, 3, 1).reshape(-1, 4)
+    rgb = F.avg_pool2d(dataset.pixels(dataset.train[::4]), 8).permute(0, 2, 3, 1).reshape(-1, 3)
+    design = torch.cat([z, torch.ones(len(z), 1)], dim=1)
+    solution = torch.linalg.lstsq(design, rgb).solution  # [5, 3]
+    return solution[:4].tolist(), solution[4].tolist()
+
+
+def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
+    from diffusers import EulerDiscreteScheduler
+
+    tokenizer_folder = os.path.join(run, "tokenizer")
+    tokenizer = load_tokenizer(tokenizer_folder)
+    cache = torch.load(os.path.join(run, "latents.pt"))
+    state = load_checkpoint(os.path.join(run, "diffusion.pt"))
+    text_encoder = make_text_encoder(cfg, len(tokenizer))
+    text_encoder.load_state_dict(state["ema_text"])
+    unet = make_unet(cfg)
+    unet.load_state_dict(state["ema_unet"])
+    vae = make_vae(cfg["vae_channels"])
+    vae.load_state_dict(cache["vae"])
+    for sub in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
+    os.makedirs(out, exist_ok=True)
+    unet.half().save_pretrained(os.path.join(out, "unet"), safe_serialization=True)
+    vae.half().save_pretrained(os.path.join(out, "vae"), safe_serialization=True)
+    text_encoder.half().save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
+    shutil.copytree(tokenizer_folder, os.path.join(out, "tokenizer"))
+    EulerDiscreteScheduler(**SCHEDULE).save_pretrained(os.path.join(out, "scheduler"))
+    factors, bias = fit_latent_preview(cache, dataset)
+    vae_config_path = os.path.join(out, "vae", "config.json")
+    with open(vae_config_path) as f:
+        vae_config = json.load(f)
+    vae_config["latent_rgb_factors"] = [[round(v, 5) for v in row] for row in factors]
+    vae_config["latent_rgb_factors_bias"] = [round(v, 5) for v in bias]
+    with open(vae_config_path, "w") as f:
+        json.dump(vae_config, f, indent=2)
+    model_index = {
+        "_class_name": "StableDiffusionPipeline", "_diffusers_version": __import__("diffusers").__version__,
+        "feature_extractor": [None, None], "image_encoder": [None, None], "requires_safety_checker": False,
+        "safety_checker": [None, None], "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}
+    with open(os.path.join(out, "model_index.json"), "w") as f:
+        json.dump(model_index, f, indent=2)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs
+               if f.endswith(".safetensors"))
+    log(f"exported to {out}: {size / 2**20:.1f} MiB of weights (diffusion step {state['step']}, "
+        f"VAE PSNR held-out {cache['psnr']['heldout']:.2f} dB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", default=os.path.expanduser("~/.cache/imagine-mini"))
+    parser.add_argument("--run", default="", help="checkpoint folder (default CACHE/run)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "imagine-mini"))
+    parser.add_argument("--gpu", action="store_true", help="CUDA, bf16 autocast, the GPU model size and batch")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the U-Net (GPU runs)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--vae-steps", type=int, help="override the size preset")
+    parser.add_argument("--steps", type=int, help="diffusion steps; override the size preset")
+    parser.add_argument("--batch", type=int, help="diffusion batch; override the size preset")
+    parser.add_argument("--unet-channels", type=lambda s: tuple(int(c) for c in s.split(",")))
+    parser.add_argument("--ema", type=float, default=0.998)
+    parser.add_argument("--caption-dropout", type=float, default=0.1)
+    parser.add_argument("--checkpoint-minutes", type=float, default=3)
+    parser.add_argument("--stop-after", choices=["tokenizer", "vae", "latents", "diffusion"],
+                        help="stop after this stage (smoke tests)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    # Trained weights and Adam's moments drift into subnormal floats, which made CPU steps here
+    # 5-10× slower; flushing them to zero changes nothing measurable.
+    torch.set_flush_denormal(True)
+    torch.manual_seed(args.seed)
+    args.device = "cuda" if args.gpu else "cpu"
+    cfg = dict(CONFIGS["gpu" if args.gpu else "cpu"])
+    for key in ("vae_steps", "steps", "batch", "unet_channels"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    run = args.run or os.path.join(args.cache, "run")
+    if os.path.exists(run) and not args.resume:
+        raise SystemExit(f"{run} exists: pass --resume to continue it, or remove it to start over")
+    os.makedirs(run, exist_ok=True)
+    with open(os.path.join(run, "settings.json"), "w") as f:
+        json.dump(dict(cfg=cfg, args={k: v for k, v in vars(args).items()}), f, indent=1, default=str)
+    dataset = Dataset(args.cache)
+    log(f"{len(dataset.records)} images, {len(dataset.train)} for training")
+    if not os.path.exists(os.path.join(run, "tokenizer", "merges.txt")):
+        train_tokenizer(dataset, os.path.join(run, "tokenizer"), cfg["vocab_size"])
+    if args.stop_after == "tokenizer":
+        return
+    train_vae(dataset, run, cfg, args)
+    if args.stop_after == "vae":
+        return
+    encode_latents(dataset, run, cfg, args)
+    if args.stop_after == "latents":
+        return
+    train_diffusion(dataset, run, cfg, args)
+    if args.stop_after == "diffusion":
+        return
+    export(dataset, run, cfg, args.out)
+
+
+if __name__ == "__main__":
+    main()
