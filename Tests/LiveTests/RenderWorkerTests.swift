@@ -48,6 +48,13 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
         RenderJob(id: id, kind: kind, request: GenerationRequest(prompt: "p\(id)"), requestedAt: 0)
     }
 
+    /// A worker on a renderer the test releases job by job, posting into an inbox the test reads.
+    private func gatedWorker() -> (GatedRenderer, EventInbox<RenderOutcome>, RenderWorker) {
+        let renderer = GatedRenderer()
+        let inbox = EventInbox<RenderOutcome>()
+        return (renderer, inbox, RenderWorker(renderer: renderer) { inbox.post($0) })
+    }
+
     /// The final outcome of each job, in the order they arrived (bounded wait for `count`).
     private func finals(_ inbox: EventInbox<RenderOutcome>, count: Int) -> [String] {
         var result: [String] = []
@@ -67,9 +74,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     }
 
     @Test func theNewestJobWinsAndRendersNeverQueueUp() {
-        let renderer = GatedRenderer()
-        let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: renderer) { inbox.post($0) }
+        let (renderer, inbox, worker) = gatedWorker()
         defer { worker.stop() }
         worker.submit(job(1), cancellingRunning: true)
         #expect(renderer.waitUntilStarted(1))
@@ -84,9 +89,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     }
 
     @Test func withoutCancellingRunningTheRenderInFlightFinishesAndOnlyTheNewestWaits() {
-        let renderer = GatedRenderer()
-        let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: renderer) { inbox.post($0) }
+        let (renderer, inbox, worker) = gatedWorker()
         defer { worker.stop() }
         worker.submit(job(1), cancellingRunning: true)
         #expect(renderer.waitUntilStarted(1))
@@ -99,9 +102,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     }
 
     @Test func cancellingStopsTheRenderInFlightAndDropsTheWaitingOne() {
-        let renderer = GatedRenderer()
-        let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: renderer) { inbox.post($0) }
+        let (renderer, inbox, worker) = gatedWorker()
         defer { worker.stop() }
         worker.submit(job(1, .refine), cancellingRunning: true)
         #expect(renderer.waitUntilStarted(1))
@@ -110,9 +111,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     }
 
     @Test func savesAreNeitherCancelledNorReplacedAndGoBeforeTheNewestPreview() {
-        let renderer = GatedRenderer()
-        let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: renderer) { inbox.post($0) }
+        let (renderer, inbox, worker) = gatedWorker()
         defer { worker.stop() }
         worker.submit(job(1, .save), cancellingRunning: true)
         #expect(renderer.waitUntilStarted(1))
@@ -140,9 +139,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     }
 
     @Test func stopLetsASaveInFlightFinish() {
-        let renderer = GatedRenderer()
-        let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: renderer) { inbox.post($0) }
+        let (renderer, inbox, worker) = gatedWorker()
         worker.submit(job(1, .save), cancellingRunning: true)
         #expect(renderer.waitUntilStarted(1))
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { renderer.release(1) }
