@@ -49,14 +49,28 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
     let patch = inChannels * g.kernel * g.kernel  // rows of the im2col matrix
     var output = Tensor(uninitialized: [batch, outChannels, outHeight, outWidth])
 
+    if winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth) {
+        input.data.withUnsafeBufferPointer { ip in
+            weight.data.withUnsafeBufferPointer { wp in
+                output.data.withUnsafeMutableBufferPointer { op in
+                    withOptionalPointer(bias?.data) { bp in
+                        winogradConvolution3x3(
+                            images: ip.baseAddress!, batch: batch, inChannels: inChannels, height: height, width: width,
+                            weight: wp.baseAddress!, bias: bp, outChannels: outChannels, geometry: g,
+                            output: op.baseAddress!, outHeight: outHeight, outWidth: outWidth)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
     let direct = g.kernel == 1 && g.stride == 1 && g.padTop == 0 && g.padLeft == 0
         && g.padBottom == 0 && g.padRight == 0
-    let useWinograd = winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth)
-    let biasValues = bias?.data ?? []
     // Output rows per band so that the band's columns fit the scratch limit.
     let bandRows = direct ? outHeight : max(1, min(outHeight, im2colScratchLimit / max(1, patch * outWidth)))
     // im2col writes every element of the columns it uses, so they need no zero-filling.
-    let columnCount = direct || useWinograd ? 0 : patch * bandRows * outWidth
+    let columnCount = direct ? 0 : patch * bandRows * outWidth
     var columns = [Float](unsafeUninitializedCapacity: columnCount) { $1 = columnCount }
 
     input.data.withUnsafeBufferPointer { ip in
@@ -66,16 +80,6 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
                     for n in 0..<batch {
                         let image = ip.baseAddress! + n * inChannels * inPixels
                         let out = op.baseAddress! + n * outChannels * outPixels
-                        if useWinograd {
-                            biasValues.withUnsafeBufferPointer { bp in
-                                winogradConvolution3x3(
-                                    image: image, inChannels: inChannels, height: height, width: width,
-                                    weight: wp.baseAddress!, bias: bias == nil ? nil : bp.baseAddress!,
-                                    outChannels: outChannels, geometry: g,
-                                    output: out, outHeight: outHeight, outWidth: outWidth)
-                            }
-                            continue
-                        }
                         if let bias {
                             for o in 0..<outChannels {
                                 (out + o * outPixels).update(repeating: bias.data[o], count: outPixels)
@@ -147,4 +151,10 @@ func im2col(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: In
             }
         }
     }
+}
+
+/// `body` with a pointer to `values`' storage, or nil when there are none.
+private func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

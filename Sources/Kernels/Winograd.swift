@@ -37,14 +37,15 @@ public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHe
     return tiles >= 16 && tiles * 8 >= inChannels
 }
 
-/// 3×3 stride-1 convolution of one image by Winograd F(4×4, 3×3).
+/// 3×3 stride-1 convolution of a batch of images by Winograd F(4×4, 3×3). The weights are
+/// transformed once for the whole batch (classifier-free guidance runs batch 2).
 ///
-///   image  [inChannels, height, width]
+///   images [batch, inChannels, height, width]
 ///   weight [outChannels, inChannels, 3, 3]
 ///   bias   [outChannels] or nil
-///   output [outChannels, outHeight, outWidth]
+///   output [batch, outChannels, outHeight, outWidth]
 func winogradConvolution3x3(
-    image: UnsafePointer<Float>, inChannels: Int, height: Int, width: Int,
+    images: UnsafePointer<Float>, batch: Int, inChannels: Int, height: Int, width: Int,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels: Int,
     geometry g: ConvolutionGeometry,
     output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int
@@ -67,28 +68,32 @@ func winogradConvolution3x3(
         winogradWeightTransform(weight, outChannels: range, inChannels: inChannels, into: u,
                                 plane: outChannels * inChannels)
     }
-    for firstTileRow in stride(from: 0, to: tilesY, by: bandTileRows) {
-        let tileRows = min(bandTileRows, tilesY - firstTileRow)
-        let tiles = tileRows * tilesX
-        parallelFor(inChannels) { range in
-            winogradInputTransform(image, channels: range, height: height, width: width,
-                                   padTop: g.padTop, padLeft: g.padLeft, firstTileRow: firstTileRow,
-                                   tileRows: tileRows, tilesX: tilesX, into: v, channelStride: tiles,
-                                   xiStride: inChannels * tiles)
-        }
-        parallelFor(36) { range in
-            for xi in range {
-                gemm(m: outChannels, n: tiles, k: inChannels,
-                     a: u + xi * outChannels * inChannels, lda: inChannels,
-                     b: v + xi * inChannels * tiles, ldb: tiles,
-                     c: m + xi * outChannels * tiles, ldc: tiles, parallel: false)
+    for n in 0..<batch {
+        let image = images + n * inChannels * height * width
+        let output = output + n * outChannels * outHeight * outWidth
+        for firstTileRow in stride(from: 0, to: tilesY, by: bandTileRows) {
+            let tileRows = min(bandTileRows, tilesY - firstTileRow)
+            let tiles = tileRows * tilesX
+            parallelFor(inChannels) { range in
+                winogradInputTransform(image, channels: range, height: height, width: width,
+                                       padTop: g.padTop, padLeft: g.padLeft, firstTileRow: firstTileRow,
+                                       tileRows: tileRows, tilesX: tilesX, into: v, channelStride: tiles,
+                                       xiStride: inChannels * tiles)
             }
-        }
-        parallelFor(outChannels) { range in
-            winogradOutputTransform(m, channels: range, bias: bias, firstTileRow: firstTileRow,
-                                    tileRows: tileRows, tilesX: tilesX, channelStride: tiles,
-                                    xiStride: outChannels * tiles,
-                                    into: output, outHeight: outHeight, outWidth: outWidth)
+            parallelFor(36) { range in
+                for xi in range {
+                    gemm(m: outChannels, n: tiles, k: inChannels,
+                         a: u + xi * outChannels * inChannels, lda: inChannels,
+                         b: v + xi * inChannels * tiles, ldb: tiles,
+                         c: m + xi * outChannels * tiles, ldc: tiles, parallel: false)
+                }
+            }
+            parallelFor(outChannels) { range in
+                winogradOutputTransform(m, channels: range, bias: bias, firstTileRow: firstTileRow,
+                                        tileRows: tileRows, tilesX: tilesX, channelStride: tiles,
+                                        xiStride: outChannels * tiles,
+                                        into: output, outHeight: outHeight, outWidth: outWidth)
+            }
         }
     }
 }

@@ -64,7 +64,6 @@ struct BenchTable: ParsableCommand {
         let rows = try plannedRows(root: root)
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
-        Threads.configure(threads)
         emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, OpenBLAS \(Threads.blasCore)")
         emit(reference.map { "PyTorch: \($0.python) (\($0.version))" }
               ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : PyTorchReference.missingReason(python: python)))")

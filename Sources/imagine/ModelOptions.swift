@@ -30,9 +30,6 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Whether the embedded model is in use (its own defaults apply).
-    var usesEmbeddedModel: Bool { model == nil && ProcessInfo.processInfo.environment["IMAGINE_MODEL"] == nil }
-
     func load() throws -> DiffusionModel {
         try DiffusionModel.load(
             path: try modelPath(),
