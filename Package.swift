@@ -29,7 +29,10 @@ let package = Package(
         .systemLibrary(name: "CCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
 
         // fp32 tensors and the kernels models are made of; knows nothing of models or files.
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        // The bf16 GEMM (AVX512-BF16 intrinsics, chosen at run time) lives in C: Swift cannot
+        // name the bf16 vector types the dot-product instruction takes.
+        .target(name: "CBFloat16GEMM", path: "Sources/CBFloat16GEMM"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16GEMM"], swiftSettings: swiftSettings),
         // Tokenizer, weights, the shared transformer core and the models built from it.
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         // The type-as-you-go session (debounce, latest-wins renders, refine on pause); no terminal.

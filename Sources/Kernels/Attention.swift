@@ -5,6 +5,7 @@
 ///   value  [keyCount,   heads·headDim] with row stride `valueStride`
 ///   output [queryCount, heads·headDim] with row stride `outputStride`
 ///   scores scratch of at least `attentionScratchCount(…)` floats
+///   precision: the GEMMs' (see `gemm`): the model's own, so a bf16 model attends in bf16
 ///
 /// Head h reads columns h·headDim ..< (h+1)·headDim of each buffer, so fused QKV projections
 /// ([tokens, 3·width]) need no reshaping: pass the same base with offsets 0, width, 2·width.
@@ -18,7 +19,7 @@ public func multiHeadAttention(
     value: UnsafePointer<Float>, valueStride: Int,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     queryCount: Int, keyCount: Int, heads: Int, headDim: Int,
-    causal: Bool, scores: UnsafeMutablePointer<Float>
+    causal: Bool, scores: UnsafeMutablePointer<Float>, precision: Precision = .fp32
 ) {
     let scale = 1 / Float(headDim).squareRoot()
     let headParallel = attentionRunsHeadsInParallel(queryCount: queryCount, keyCount: keyCount, heads: heads,
@@ -30,14 +31,14 @@ public func multiHeadAttention(
             gemm(transposeB: true, m: queryCount, n: keyCount, k: headDim,
                  a: query + column, lda: queryStride,
                  b: key + column, ldb: keyStride,
-                 c: scores, ldc: keyCount, parallel: parallel)
+                 c: scores, ldc: keyCount, precision: precision, parallel: parallel)
             softmaxRows(scores, rows: queryCount, width: keyCount, rowStride: keyCount,
                         scale: scale, causal: causal, causalOffset: keyCount - queryCount, parallel: parallel)
             // output_h = softmax · V_h  [queryCount, headDim]
             gemm(m: queryCount, n: headDim, k: keyCount,
                  a: scores, lda: keyCount,
                  b: value + column, ldb: valueStride,
-                 c: output + column, ldc: outputStride, parallel: parallel)
+                 c: output + column, ldc: outputStride, precision: precision, parallel: parallel)
         }
     }
     guard headParallel else {

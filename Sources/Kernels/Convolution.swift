@@ -38,7 +38,7 @@ public let im2colScratchLimit = 8 << 20  // 32 MB
 ///   → [batch, outChannels, outHeight, outWidth]
 ///
 /// 1×1 stride-1 convolutions skip im2col: the input already is the [inChannels, pixels] matrix.
-public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+public func conv2d(_ input: Tensor, weight: WeightMatrix, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
     let batch = input.shape[0], inChannels = input.shape[1], height = input.shape[2], width = input.shape[3]
     let outChannels = weight.shape[0]
     precondition(weight.shape == [outChannels, inChannels, g.kernel, g.kernel],
@@ -49,9 +49,10 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
     let patch = inChannels * g.kernel * g.kernel  // rows of the im2col matrix
     var output = Tensor(uninitialized: [batch, outChannels, outHeight, outWidth])
 
-    if winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth) {
+    if winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth,
+                    precision: weight.precision), case .fp32(let weightTensor) = weight {
         input.data.withUnsafeBufferPointer { ip in
-            weight.data.withUnsafeBufferPointer { wp in
+            weightTensor.data.withUnsafeBufferPointer { wp in
                 output.data.withUnsafeMutableBufferPointer { op in
                     withOptionalPointer(bias?.data) { bp in
                         winogradConvolution3x3(
@@ -74,7 +75,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
     var columns = [Float](unsafeUninitializedCapacity: columnCount) { $1 = columnCount }
 
     input.data.withUnsafeBufferPointer { ip in
-        weight.data.withUnsafeBufferPointer { wp in
+        weight.withOperand(for: .convolution, transposed: false, leadingDimension: patch) { w in
             output.data.withUnsafeMutableBufferPointer { op in
                 columns.withUnsafeMutableBufferPointer { cp in
                     for n in 0..<batch {
@@ -87,7 +88,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
                         }
                         if direct {
                             gemm(m: outChannels, n: inPixels, k: inChannels,
-                                 a: wp.baseAddress!, lda: inChannels, b: image, ldb: inPixels,
+                                 a: w, b: MatrixOperand(fp32: image, leadingDimension: inPixels),
                                  beta: bias == nil ? 0 : 1, c: out, ldc: outPixels)
                             continue
                         }
@@ -99,7 +100,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry g: C
                                    firstOutputRow: firstRow, outputRows: rows, outputWidth: outWidth,
                                    columns: cp.baseAddress!)
                             gemm(m: outChannels, n: bandPixels, k: patch,
-                                 a: wp.baseAddress!, lda: patch, b: cp.baseAddress!, ldb: bandPixels,
+                                 a: w, b: MatrixOperand(fp32: cp.baseAddress!, leadingDimension: bandPixels),
                                  beta: bias == nil ? 0 : 1, c: out + firstRow * outWidth, ldc: outPixels)
                             firstRow += rows
                         }

@@ -1,12 +1,91 @@
+import CBFloat16GEMM
 import CBLAS
 
-/// The one matrix-multiply entry point: C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C.
+/// One operand of `gemm`: a row-major matrix of fp32 or bf16 elements with `leadingDimension`
+/// elements per stored row, used as it is or transposed; or a bf16 weight packed for the bf16
+/// kernel (`PackedBFloat16Weight`), whose leading dimension is its panel stride in words.
+public struct MatrixOperand {
+    @usableFromInline enum Elements {
+        case fp32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+        /// Panels of `width` output features: A's rows or B's columns.
+        case packed(UnsafePointer<UInt32>, width: Int)
+    }
+    @usableFromInline let elements: Elements
+    @usableFromInline let leadingDimension: Int
+    @usableFromInline let transposed: Bool
+
+    @inlinable
+    public init(fp32 pointer: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool = false) {
+        elements = .fp32(pointer)
+        self.leadingDimension = leadingDimension
+        self.transposed = transposed
+    }
+
+    @inlinable
+    public init(bf16 pointer: UnsafePointer<UInt16>, leadingDimension: Int, transposed: Bool = false) {
+        elements = .bf16(pointer)
+        self.leadingDimension = leadingDimension
+        self.transposed = transposed
+    }
+
+    @inlinable
+    public init(packed pointer: UnsafePointer<UInt32>, panelWidth: Int, panelStride: Int) {
+        elements = .packed(pointer, width: panelWidth)
+        leadingDimension = panelStride
+        transposed = false
+    }
+
+    @usableFromInline var isFP32: Bool {
+        if case .fp32 = elements { return true }
+        return false
+    }
+
+    /// Where `gemm` may cut this operand between threads: packed panels only whole.
+    @usableFromInline var splitAlignment: Int {
+        if case .packed(_, let width) = elements { return width }
+        return 16  // the kernels' register blocking
+    }
+
+    /// The operand from logical row `row`, column `column` on (a packed weight: along its panels,
+    /// by whole panels).
+    @inlinable
+    func offset(row: Int, column: Int) -> MatrixOperand {
+        let elementOffset = transposed ? column * leadingDimension + row : row * leadingDimension + column
+        switch elements {
+        case .fp32(let p): return MatrixOperand(fp32: p + elementOffset, leadingDimension: leadingDimension, transposed: transposed)
+        case .bf16(let p): return MatrixOperand(bf16: p + elementOffset, leadingDimension: leadingDimension, transposed: transposed)
+        case .packed(let p, let width):
+            let features = row + column  // one of them is zero: the side the panels run along
+            precondition((row == 0 || column == 0) && features % width == 0, "a packed weight splits by whole panels")
+            return MatrixOperand(packed: p + features / width * leadingDimension, panelWidth: width,
+                                 panelStride: leadingDimension)
+        }
+    }
+
+    /// The C kernel's description (element (i, k) at data[i·rowStride + k·colStride]).
+    @usableFromInline var descriptor: imagine_matrix {
+        let (rowStride, colStride) = transposed ? (1, leadingDimension) : (leadingDimension, 1)
+        switch elements {
+        case .fp32(let p): return imagine_matrix(data: p, is_bf16: 0, is_packed: 0, row_stride: rowStride, col_stride: colStride)
+        case .bf16(let p): return imagine_matrix(data: p, is_bf16: 1, is_packed: 0, row_stride: rowStride, col_stride: colStride)
+        case .packed(let p, _): return imagine_matrix(data: p, is_bf16: 1, is_packed: 1, row_stride: leadingDimension, col_stride: 0)
+        }
+    }
+}
+
+/// The one matrix-multiply entry point: C[m, n] = alpha · A[m, k] · B[k, n] + beta · C, C
+/// row-major with row stride ldc.
 ///
-/// Row-major with leading dimensions, so callers can multiply strided sub-matrices (one attention
-/// head's columns of a [tokens, heads·dim] buffer) without copying them out.
+/// Operands carry their own layout (`MatrixOperand`), so callers multiply strided sub-matrices
+/// (one attention head's columns of a [tokens, heads·dim] buffer) without copying them out.
+///
+/// fp32 × fp32 at `precision` fp32 runs OpenBLAS's sgemm. A bf16 or packed operand, or `precision` bf16,
+/// runs our AVX512-BF16 kernel (fp32 operands rounded to bf16 as they are packed, fp32 sums);
+/// it takes beta 0 or 1 only, which is all the models use.
 ///
 /// OpenBLAS runs on one thread (see `Threads`); parallelism is ours: the longer of m and n
-/// is cut into one contiguous part per thread, each an independent single-threaded sgemm (each
+/// is cut into one contiguous part per thread, each an independent single-threaded GEMM (each
 /// part packs the other operand again, the shorter one). OpenBLAS's own pool used to sit between
 /// GEMMs spinning in sched_yield, competing with our `parallelFor` loops: ~7 % of the U-Net's
 /// time went to the scheduler and 2 threads ran only 1.6–1.7× faster than 1. Cutting m or n
@@ -14,23 +93,32 @@ import CBLAS
 /// `parallel: false` is for callers that already run inside `parallelFor`.
 @inlinable
 public func gemm(
-    transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int,
     alpha: Float = 1,
-    a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
+    a: MatrixOperand, b: MatrixOperand,
     beta: Float = 0,
     c: UnsafeMutablePointer<Float>, ldc: Int,
+    precision: Precision = .fp32,
     parallel: Bool = true
 ) {
-    @inline(__always) func multiply(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    let usesBF16 = precision == .bf16 || !a.isFP32 || !b.isFP32
+    if usesBF16 {
+        precondition(beta == 0 || beta == 1, "bf16 gemm: beta must be 0 or 1, got \(beta)")
+        precondition(Precision.bf16Available, Precision.bf16.unavailableReason ?? "")
+    }
+    @inline(__always) func multiply(_ m: Int, _ n: Int, _ a: MatrixOperand, _ b: MatrixOperand,
                                     _ c: UnsafeMutablePointer<Float>) {
+        if usesBF16 {
+            imagine_bf16_gemm(m, n, k, alpha, a.descriptor, b.descriptor, beta == 0 ? 0 : 1, c, ldc)
+            return
+        }
+        guard case .fp32(let ap) = a.elements, case .fp32(let bp) = b.elements else { return }
         cblas_sgemm(
             CblasRowMajor,
-            transposeA ? CblasTrans : CblasNoTrans,
-            transposeB ? CblasTrans : CblasNoTrans,
+            a.transposed ? CblasTrans : CblasNoTrans,
+            b.transposed ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k),
-            alpha, a, Int32(lda), b, Int32(ldb),
+            alpha, ap, Int32(a.leadingDimension), bp, Int32(b.leadingDimension),
             beta, c, Int32(ldc))
     }
     // Parts of at least ~4 M multiply-adds: below that a dispatch and a second packing of the
@@ -43,27 +131,47 @@ public func gemm(
     }
     let splitRows = m >= n
     let length = splitRows ? m : n
-    // Part boundaries on multiples of 16 (the kernels' register blocking) where the matrix allows.
-    let parallelParts = min(parts, max(1, length / 16))
+    // Part boundaries on multiples of the kernels' register blocking (a packed weight's panels).
+    let alignment = splitRows ? a.splitAlignment : b.splitAlignment
+    let parallelParts = min(parts, max(1, length / alignment))
     parallelFor(parallelParts) { range in
         for part in range {
-            let start = (length * part / parallelParts) & ~15
-            let end = part == parallelParts - 1 ? length : (length * (part + 1) / parallelParts) & ~15
+            let start = length * part / parallelParts / alignment * alignment
+            let end = part == parallelParts - 1 ? length : length * (part + 1) / parallelParts / alignment * alignment
             guard end > start else { continue }
             if splitRows {
-                multiply(end - start, n, a + start * (transposeA ? 1 : lda), b, c + start * ldc)
+                multiply(end - start, n, a.offset(row: start, column: 0), b, c + start * ldc)
             } else {
-                multiply(m, end - start, a, b + start * (transposeB ? ldb : 1), c + start)
+                multiply(m, end - start, a, b.offset(row: 0, column: start), c + start)
             }
         }
     }
+}
+
+/// `gemm` on plain fp32 pointers: op(A) is A[m, k] (row stride lda) or, transposed, A[k, m].
+@inlinable
+public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    precision: Precision = .fp32,
+    parallel: Bool = true
+) {
+    gemm(m: m, n: n, k: k, alpha: alpha,
+         a: MatrixOperand(fp32: a, leadingDimension: lda, transposed: transposeA),
+         b: MatrixOperand(fp32: b, leadingDimension: ldb, transposed: transposeB),
+         beta: beta, c: c, ldc: ldc, precision: precision, parallel: parallel)
 }
 
 /// Multiply-adds per GEMM part at least (see `gemm`).
 public let gemmMinimumPartWork = 4 << 20
 
 /// A fully connected layer: y[rows, out] = x[rows, in] · weight[out, in]ᵀ + bias[out].
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+public func linear(_ x: Tensor, weight: WeightMatrix, bias: Tensor?) -> Tensor {
     let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
     precondition(x.shape.last == inFeatures,
                  "linear: input has \(x.shape.last ?? 0) features, weight expects \(inFeatures)")
@@ -81,10 +189,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
             }
         }
         x.data.withUnsafeBufferPointer { xp in
-            weight.data.withUnsafeBufferPointer { wp in
-                gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                     a: xp.baseAddress!, lda: inFeatures,
-                     b: wp.baseAddress!, ldb: inFeatures,
+            weight.withOperand(for: .linear, transposed: true, leadingDimension: inFeatures) { w in
+                gemm(m: rows, n: outFeatures, k: inFeatures,
+                     a: MatrixOperand(fp32: xp.baseAddress!, leadingDimension: inFeatures), b: w,
                      beta: bias == nil ? 0 : 1,
                      c: yp.baseAddress!, ldc: outFeatures)
             }

@@ -43,6 +43,9 @@ struct BenchTextEncoder: ParsableCommand {
     @Option(help: ArgumentHelp("Write last_hidden_state and pooled (fp32 safetensors) here.", valueName: "file"))
     var saveOutput: String?
 
+    @Option(help: "fp32 or bf16 (weight matrices and matrix products).")
+    var precision: Precision = .fp32
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -58,7 +61,7 @@ struct BenchTextEncoder: ParsableCommand {
 
         let loadStart = DispatchTime.now()
         let (encoder, clipTokenizer) = try reportingErrors {
-            (try CLIPTextModel(folder: encoderFolder), try CLIPTokenizer(folder: tokenizerFolder))
+            (try CLIPTextModel(folder: encoderFolder, precision: precision), try CLIPTokenizer(folder: tokenizerFolder))
         }
         let loadSeconds = seconds(since: loadStart)
         let tokens = clipTokenizer.encode(prompt)
@@ -143,6 +146,9 @@ struct BenchComponent: ParsableCommand {
     @Option(help: ArgumentHelp("Write the output (`output`, fp32 safetensors) here.", valueName: "file"))
     var saveOutput: String?
 
+    @Option(help: "fp32 or bf16 (weight matrices and matrix products).")
+    var precision: Precision = .fp32
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -170,7 +176,7 @@ struct BenchComponent: ParsableCommand {
         var description: String
         switch component {
         case .unet:
-            let unet = try reportingErrors { try UNet2DConditionModel(folder: folder) }
+            let unet = try reportingErrors { try UNet2DConditionModel(folder: folder, precision: precision) }
             let sample = try input("sample", latentShape)
             let context = try input("encoder_hidden_states", [batch, 77, unet.config.crossAttentionDim])
             let timestep = try given.map { try $0.tensor("timestep").data[0] } ?? 999
@@ -178,12 +184,12 @@ struct BenchComponent: ParsableCommand {
             call = { try unet(sample, timestep: timestep, context: context, timeCondition: condition) }
             description = "U-Net \(unet.config.blockOutChannels), cross-attention \(unet.config.crossAttentionDim)"
         case .vae:
-            let vae = try reportingErrors { try AutoencoderKL(folder: folder) }
+            let vae = try reportingErrors { try AutoencoderKL(folder: folder, precision: precision) }
             let latents = try input("latents", latentShape)
             call = { try vae.decode(latents) }
             description = "VAE decoder \(vae.config.blockOutChannels)"
         case .tinyDecoder:
-            let tiny = try reportingErrors { try TinyAutoencoder(folder: folder) }
+            let tiny = try reportingErrors { try TinyAutoencoder(folder: folder, precision: precision) }
             let latents = try input("latents", latentShape)
             call = { try tiny.decode(latents) }
             description = "tiny decoder (TAESD)"

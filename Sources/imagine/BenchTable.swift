@@ -41,6 +41,9 @@ struct BenchTable: ParsableCommand {
     @Flag(help: "Measure only our side.")
     var noPytorch = false
 
+    @Option(help: "Our side's precision: fp32, or bf16 (PyTorch stays fp32, so the error column is bf16's).")
+    var precision: Precision = .fp32
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -64,7 +67,8 @@ struct BenchTable: ParsableCommand {
         let rows = try plannedRows(root: root)
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
-        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, OpenBLAS \(Threads.blasCore)")
+        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precision.rawValue), "
+             + "OpenBLAS \(Threads.blasCore)")
         emit(reference.map { "PyTorch: \($0.python) (\($0.version))" }
               ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : PyTorchReference.missingReason(python: python)))")
         emit("| component | ours | PyTorch | ratio | PyTorch, tuned malloc | ratio | error | RSS ours | RSS PyTorch |")
@@ -162,7 +166,8 @@ struct BenchTable: ParsableCommand {
             arguments += ["component", name, row.folder.path, "--size", "\(row.size)", "--batch", "\(row.batch)",
                           "--inputs", inputs.path]
         }
-        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--save-output", output.path]
+        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--precision", precision.rawValue,
+                      "--save-output", output.path]
         let text = try runChild(executable: Bundle.main.executableURL!, arguments: arguments, environment: [:])
         guard let seconds = number(after: "median ", in: text), let peak = number(after: "peak RSS ", in: text) else {
             throw ValidationError("could not read `imagine \(arguments.joined(separator: " "))`'s output:\n\(text)")

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Models
+
+extension Precision: ExpressibleByArgument {}
 
 /// `--model` and what a model may need besides its own files.
 struct ModelOptions: ParsableArguments {
@@ -24,6 +27,12 @@ struct ModelOptions: ParsableArguments {
         valueName: "type"))
     var predictionType: String?
 
+    @Option(help: ArgumentHelp(
+        "fp32 (the reference) or bf16 (weights in half the memory, matrix products on the CPU's "
+            + "AVX512-BF16 instructions; faster, slightly different pictures).",
+        valueName: "format"))
+    var precision: Precision = .fp32
+
     func validate() throws {
         if let predictionType, PredictionType(rawValue: predictionType) == nil {
             throw ValidationError("--prediction-type must be epsilon, v_prediction or sample, got '\(predictionType)'")
@@ -35,7 +44,8 @@ struct ModelOptions: ParsableArguments {
             path: try modelPath(),
             tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
             tinyDecoder: tinyDecoder.map { URL(fileURLWithPath: $0) },
-            predictionType: predictionType.flatMap(PredictionType.init(rawValue:)))
+            predictionType: predictionType.flatMap(PredictionType.init(rawValue:)),
+            precision: precision)
     }
 }
 

@@ -48,7 +48,7 @@ import Testing
             let w = randomTensor([6, 5, geometry.kernel, geometry.kernel], seed: 22)
             let b = randomTensor([6], seed: 23)
             for bias in [nil, b] {
-                let y = conv2d(x, weight: w, bias: bias, geometry: geometry)
+                let y = conv2d(x, weight: .fp32(w), bias: bias, geometry: geometry)
                 let (oh, ow) = geometry.outputSize(height: height, width: width)
                 #expect(y.shape == [2, 6, oh, ow])
                 #expect(maxDifference(y.data, Self.naiveConv(x, w, bias, geometry)) < 1e-4,
@@ -64,7 +64,7 @@ import Testing
         let w = randomTensor([3, 640, 3, 3], seed: 25, scale: 0.1)
         let g = ConvolutionGeometry(kernel: 3, padding: 1)
         #expect(640 * 9 * 64 * 64 > im2colScratchLimit)
-        let y = conv2d(x, weight: w, bias: nil, geometry: g)
+        let y = conv2d(x, weight: .fp32(w), bias: nil, geometry: g)
         #expect(maxDifference(y.data, Self.naiveConv(x, w, nil, g)) < 1e-4)
     }
 
@@ -82,12 +82,12 @@ import Testing
         // Sides that are not multiples of 4 leave partial tiles at the bottom and right edges.
         for (height, width) in [(19, 23), (16, 16), (13, 30)] {
             let (oh, ow) = geometry.outputSize(height: height, width: width)
-            #expect(winogradPays(geometry: geometry, inChannels: 5, outHeight: oh, outWidth: ow))
+            #expect(winogradPays(geometry: geometry, inChannels: 5, outHeight: oh, outWidth: ow, precision: .fp32))
             let x = randomTensor([2, 5, height, width], seed: 40)
             let w = randomTensor([7, 5, 3, 3], seed: 41)
             let b = randomTensor([7], seed: 42)
             for bias in [nil, b] {
-                let y = conv2d(x, weight: w, bias: bias, geometry: geometry)
+                let y = conv2d(x, weight: .fp32(w), bias: bias, geometry: geometry)
                 #expect(y.shape == [2, 7, oh, ow])
                 let error = Self.relativeError(y.data, Self.naiveConv(x, w, bias, geometry))
                 #expect(error < 1e-5, "\(geometry) \(height)×\(width): relative error \(error)")
@@ -100,11 +100,11 @@ import Testing
         // the last one short. Then 256 input channels, where rounding errors add up most.
         let g = ConvolutionGeometry(kernel: 3, padding: 1)
         for (channels, height, width) in [(16, 300, 290), (256, 28, 24)] {
-            #expect(winogradPays(geometry: g, inChannels: channels, outHeight: height, outWidth: width))
+            #expect(winogradPays(geometry: g, inChannels: channels, outHeight: height, outWidth: width, precision: .fp32))
             let x = randomTensor([1, channels, height, width], seed: 43)
             let w = randomTensor([16, channels, 3, 3], seed: 44, scale: 0.1)
             let b = randomTensor([16], seed: 45)
-            let error = Self.relativeError(conv2d(x, weight: w, bias: b, geometry: g).data,
+            let error = Self.relativeError(conv2d(x, weight: .fp32(w), bias: b, geometry: g).data,
                                            Self.naiveConv(x, w, b, g))
             #expect(error < 1e-5, "\(channels) channels \(height)×\(width): relative error \(error)")
         }

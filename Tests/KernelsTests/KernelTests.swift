@@ -53,7 +53,7 @@ import Kernels
         let w = randomTensor([outputs, inputs], seed: 5)
         let bias = randomTensor([outputs], seed: 6)
         for useBias in [false, true] {
-            let y = linear(x, weight: w, bias: useBias ? bias : nil)
+            let y = linear(x, weight: .fp32(w), bias: useBias ? bias : nil)
             #expect(y.shape == [rows, outputs])
             var expected = [Float](repeating: 0, count: rows * outputs)
             for r in 0..<rows {

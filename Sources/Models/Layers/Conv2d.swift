@@ -2,18 +2,18 @@ import Kernels
 
 /// `torch.nn.Conv2d` with square kernels, NCHW.
 public struct Conv2d: Sendable {
-    public let weight: Tensor  // [out, in, kernel, kernel]
-    public let bias: Tensor?   // [out]
+    public let weight: WeightMatrix  // [out, in, kernel, kernel]
+    public let bias: Tensor?         // [out]
     public let geometry: ConvolutionGeometry
 
     public init(_ weights: Weights, inChannels: Int, outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int? = nil, bias: Bool = true) throws {
-        weight = try weights.tensor("weight", shape: [outChannels, inChannels, kernel, kernel])
+        weight = try weights.matrix("weight", shape: [outChannels, inChannels, kernel, kernel], use: .convolution)
         self.bias = bias ? try weights.tensor("bias", shape: [outChannels]) : nil
         geometry = ConvolutionGeometry(kernel: kernel, stride: stride, padding: padding ?? kernel / 2)
     }
 
-    public init(weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) {
+    public init(weight: WeightMatrix, bias: Tensor?, geometry: ConvolutionGeometry) {
         self.weight = weight
         self.bias = bias
         self.geometry = geometry

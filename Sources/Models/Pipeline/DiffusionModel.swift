@@ -37,8 +37,10 @@ public struct DiffusionModel: Sendable {
     /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder and `imagine.json` with
     /// recommended settings).
     ///
-    /// `tinyDecoder` overrides the folder's `vae_tiny/`.
-    public static func loadDiffusersFolder(_ folder: URL, tinyDecoder: URL? = nil) throws -> DiffusionModel {
+    /// `tinyDecoder` overrides the folder's `vae_tiny/`; `precision` is what every component keeps
+    /// its weight matrices in (and so computes its matrix products in).
+    public static func loadDiffusersFolder(_ folder: URL, tinyDecoder: URL? = nil,
+                                           precision: Precision = .fp32) throws -> DiffusionModel {
         let fm = FileManager.default
         let required = ["model_index.json", "unet", "text_encoder", "tokenizer", "vae", "scheduler"]
         let missing = required.filter { !fm.fileExists(atPath: folder.appendingPathComponent($0).path) }
@@ -47,15 +49,15 @@ public struct DiffusionModel: Sendable {
                                  reason: "not a complete diffusers folder: missing \(missing.joined(separator: ", "))")
         }
         let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
-        let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"))
+        let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"), precision: precision)
         return DiffusionModel(
             name: folder.lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer")),
-            textEncoder: try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder")),
+            textEncoder: try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"), precision: precision),
             unet: unet,
-            vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae")),
+            vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae"), precision: precision),
             tinyDecoder: fm.fileExists(atPath: tinyFolder.path) || tinyDecoder != nil
-                ? try TinyAutoencoder(folder: tinyFolder) : nil,
+                ? try TinyAutoencoder(folder: tinyFolder, precision: precision) : nil,
             latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unet.config),
             schedulerConfig: try SchedulerConfig(
                 contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")),
@@ -77,14 +79,19 @@ extension DiffusionModel {
     /// - tinyDecoder: a TAESD (`AutoencoderTiny`) folder for `--decoder tiny`.
     /// - predictionType: overrides the scheduler's (needed for SD 2.x single files, which do not
     ///   say whether they predict noise (2.x-base, SD-Turbo) or v (2.0-v, 2.1)).
+    /// - precision: what the weight matrices are kept and multiplied in (bf16 needs AVX512-BF16).
     public static func load(path: URL, tokenizer: URL? = nil, tinyDecoder: URL? = nil,
-                            predictionType: PredictionType? = nil) throws -> DiffusionModel {
+                            predictionType: PredictionType? = nil,
+                            precision: Precision = .fp32) throws -> DiffusionModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
             throw ModelLoadError(path: path.path, reason: "no such file or folder")
         }
+        if let reason = precision.unavailableReason {
+            throw ModelLoadError(path: path.path, reason: reason)
+        }
         if isDirectory.boolValue {
-            var model = try loadDiffusersFolder(path, tinyDecoder: tinyDecoder)
+            var model = try loadDiffusersFolder(path, tinyDecoder: tinyDecoder, precision: precision)
             if let predictionType { model.schedulerConfig.predictionType = predictionType }
             return model
         }
@@ -92,13 +99,14 @@ extension DiffusionModel {
             throw ModelLoadError(path: path.path,
                                  reason: "not a diffusers folder or a .safetensors checkpoint (pickled .ckpt/.bin files are not supported)")
         }
-        return try loadSingleFile(path, tokenizer: tokenizer, tinyDecoder: tinyDecoder, predictionType: predictionType)
+        return try loadSingleFile(path, tokenizer: tokenizer, tinyDecoder: tinyDecoder, predictionType: predictionType,
+                                  precision: precision)
     }
 
     /// An original-layout checkpoint (`v1-5-pruned-emaonly.safetensors`): its components under
     /// diffusers names, SD's standard scheduler settings, and a tokenizer from elsewhere.
     static func loadSingleFile(_ file: URL, tokenizer: URL?, tinyDecoder: URL?,
-                               predictionType: PredictionType?) throws -> DiffusionModel {
+                               predictionType: PredictionType?, precision: Precision) throws -> DiffusionModel {
         let checkpoint = try SingleFileCheckpoint(url: file)
         let tokenizerFolder = tokenizer ?? file.deletingLastPathComponent().appendingPathComponent("tokenizer")
         guard FileManager.default.fileExists(atPath: tokenizerFolder.appendingPathComponent("vocab.json").path) else {
@@ -121,14 +129,14 @@ extension DiffusionModel {
         scheduler.predictionType = predictionType
             ?? checkpoint.predictionType.flatMap(PredictionType.init(rawValue:))
             ?? (checkpoint.family == .sd2 ? .vPrediction : .epsilon)
-        let unet = try UNet2DConditionModel(Weights(checkpoint.unet), config: checkpoint.unetConfig)
+        let unet = try UNet2DConditionModel(Weights(checkpoint.unet, precision: precision), config: checkpoint.unetConfig)
         return DiffusionModel(
             name: file.deletingPathExtension().lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: tokenizerFolder),
-            textEncoder: try CLIPTextModel(Weights(checkpoint.textEncoder), config: checkpoint.textEncoderConfig),
+            textEncoder: try CLIPTextModel(Weights(checkpoint.textEncoder, precision: precision), config: checkpoint.textEncoderConfig),
             unet: unet,
-            vae: try AutoencoderKL(Weights(checkpoint.vae), config: checkpoint.vaeConfig),
-            tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0) },
+            vae: try AutoencoderKL(Weights(checkpoint.vae, precision: precision), config: checkpoint.vaeConfig),
+            tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0, precision: precision) },
             latentPreview: checkpoint.family == .sd2 ? .sd21 : .sd15,
             schedulerConfig: scheduler)
     }

@@ -107,9 +107,9 @@ public struct CLIPTextModel: Sendable {
 }
 
 extension CLIPTextModel {
-    /// Loads a transformers text-encoder folder: `config.json` and its `.safetensors` weights.
-    public init(folder: URL) throws {
+    /// Loads a transformers text-encoder folder: `config.json` and its `.safetensors` weights, its weight matrices kept in `precision`.
+    public init(folder: URL, precision: Precision = .fp32) throws {
         let config = try CLIPTextConfig(contentsOf: folder.appendingPathComponent("config.json"))
-        try self.init(Weights(try ShardedStore(folder: folder)), config: config)
+        try self.init(Weights(try ShardedStore(folder: folder), precision: precision), config: config)
     }
 }

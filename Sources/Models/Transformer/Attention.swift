@@ -66,7 +66,8 @@ public struct Attention: Sendable {
                                 value: kv + keyOffset + inner, valueStride: kvStride,
                                 output: op.baseAddress! + b * tokens * inner, outputStride: inner,
                                 queryCount: tokens, keyCount: keyCount, heads: heads, headDim: headDim,
-                                causal: causal, scores: sp.baseAddress!)
+                                causal: causal, scores: sp.baseAddress!,
+                                precision: query.weight.precision)
                         }
                     }
                 }

@@ -2,17 +2,17 @@ import Kernels
 
 /// y = x·Wᵀ + b over the last dimension.
 public struct Linear: Sendable {
-    public let weight: Tensor  // [out, in]
-    public let bias: Tensor?   // [out]
+    public let weight: WeightMatrix  // [out, in]
+    public let bias: Tensor?         // [out]
 
-    public init(weight: Tensor, bias: Tensor?) {
+    public init(weight: WeightMatrix, bias: Tensor?) {
         self.weight = weight
         self.bias = bias
     }
 
-    /// Loads `weight` (and `bias` when `bias` is true) from `weights`.
+    /// Loads `weight` (in the precision `weights` asks for) and `bias` (fp32, when `bias` is true).
     public init(_ weights: Weights, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
-        self.weight = try weights.tensor("weight", shape: [outFeatures, inFeatures])
+        self.weight = try weights.matrix("weight", shape: [outFeatures, inFeatures], use: .linear)
         self.bias = bias ? try weights.tensor("bias", shape: [outFeatures]) : nil
     }
 
@@ -25,15 +25,11 @@ public struct Linear: Sendable {
     /// Several projections of the same input as one GEMM (their weights stacked by rows), which
     /// keeps the cores busier on short sequences than three thin GEMMs would.
     public static func stacked(_ parts: [Linear]) -> Linear {
-        let inFeatures = parts[0].inFeatures
-        precondition(parts.allSatisfy { $0.inFeatures == inFeatures })
-        let outFeatures = parts.reduce(0) { $0 + $1.outFeatures }
-        let weight = Tensor(shape: [outFeatures, inFeatures], data: parts.flatMap { $0.weight.data })
         let hasBias = parts.contains { $0.bias != nil }
         let bias = hasBias
-            ? Tensor(shape: [outFeatures],
+            ? Tensor(shape: [parts.reduce(0) { $0 + $1.outFeatures }],
                      data: parts.flatMap { $0.bias?.data ?? [Float](repeating: 0, count: $0.outFeatures) })
             : nil
-        return Linear(weight: weight, bias: bias)
+        return Linear(weight: .stackingRows(parts.map(\.weight)), bias: bias)
     }
 }

@@ -14,7 +14,7 @@ struct SpatialTransformer: Sendable {
         // A 1×1 convolution over NCHW is the same map as a linear layer over [pixels, channels].
         func projection(_ name: String) throws -> Linear {
             if linearProjection { return try Linear(w[name], inFeatures: channels, outFeatures: channels) }
-            let conv = try w[name].tensor("weight", shape: [channels, channels, 1, 1])
+            let conv = try w[name].matrix("weight", shape: [channels, channels, 1, 1], use: .linear)
             return Linear(weight: conv.reshaped([channels, channels]),
                           bias: try w[name].tensor("bias", shape: [channels]))
         }

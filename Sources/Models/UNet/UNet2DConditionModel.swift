@@ -176,9 +176,9 @@ public struct UNet2DConditionModel: Sendable {
 }
 
 extension UNet2DConditionModel {
-    /// Loads a diffusers `unet/` folder: `config.json` and its `.safetensors` weights.
-    public init(folder: URL) throws {
+    /// Loads a diffusers `unet/` folder: `config.json` and its `.safetensors` weights, its weight matrices kept in `precision`.
+    public init(folder: URL, precision: Precision = .fp32) throws {
         let config = try UNetConfig(contentsOf: folder.appendingPathComponent("config.json"))
-        try self.init(Weights(try ShardedStore(folder: folder)), config: config)
+        try self.init(Weights(try ShardedStore(folder: folder), precision: precision), config: config)
     }
 }

@@ -83,10 +83,10 @@ public struct AutoencoderKL: LatentDecoder {
 }
 
 extension AutoencoderKL {
-    /// Loads a diffusers `vae/` folder: `config.json` and its `.safetensors` weights.
-    public init(folder: URL) throws {
+    /// Loads a diffusers `vae/` folder: `config.json` and its `.safetensors` weights, its weight matrices kept in `precision`.
+    public init(folder: URL, precision: Precision = .fp32) throws {
         let config = try AutoencoderKLConfig(contentsOf: folder.appendingPathComponent("config.json"))
-        try self.init(Weights(try ShardedStore(folder: folder)), config: config)
+        try self.init(Weights(try ShardedStore(folder: folder), precision: precision), config: config)
     }
 }
 

@@ -122,10 +122,10 @@ public struct TinyAutoencoder: LatentDecoder {
 
 extension TinyAutoencoder {
     /// Loads a diffusers `AutoencoderTiny` folder (e.g. madebyollin/taesd): `config.json` and its
-    /// `.safetensors` weights.
-    public init(folder: URL) throws {
+    /// `.safetensors` weights, its weight matrices kept in `precision`.
+    public init(folder: URL, precision: Precision = .fp32) throws {
         let config = try AutoencoderTinyConfig(contentsOf: folder.appendingPathComponent("config.json"))
-        try self.init(Weights(try ShardedStore(folder: folder)), config: config)
+        try self.init(Weights(try ShardedStore(folder: folder), precision: precision), config: config)
     }
 }
 

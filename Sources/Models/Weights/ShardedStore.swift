@@ -53,4 +53,11 @@ public struct ShardedStore: TensorStore {
         }
         return try files[index].tensor(key)
     }
+
+    public func matrix(_ key: String, precision: Precision, use: WeightUse) throws -> WeightMatrix {
+        guard let index = fileForKey[key] else {
+            throw WeightError(origin: origin, key: key, reason: "missing")
+        }
+        return try files[index].matrix(key, precision: precision, use: use)
+    }
 }

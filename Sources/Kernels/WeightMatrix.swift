@@ -1,0 +1,157 @@
+import CBFloat16GEMM
+
+/// Which side of a product a weight is on, which decides how a bf16 weight is packed: a
+/// convolution's [out, in·k·k] is A (out rows of C), a linear layer's [out, in] is B read
+/// transposed (out columns of C).
+public enum WeightUse: Sendable, Equatable {
+    case convolution
+    case linear
+
+    var packRole: imagine_pack_role { self == .convolution ? IMAGINE_PACK_AS_A : IMAGINE_PACK_AS_B }
+    /// Output features per packed panel.
+    var panelWidth: Int { imagine_bf16_panel_width(packRole) }
+}
+
+/// A layer's weight (a linear layer's [out, in], a convolution's [out, in, k, k]) as it is kept in
+/// memory: fp32, or bf16 packed once at load into the panels the bf16 GEMM reads (half the bytes,
+/// and no packing per call, which cost as much as the products on low-resolution layers).
+public enum WeightMatrix: Sendable, Equatable {
+    case fp32(Tensor)
+    case bf16(PackedBFloat16Weight)
+
+    /// `tensor` kept in `precision`: as is for fp32, rounded to nearest (ties to even) and packed
+    /// for `use` for bf16.
+    public init(_ tensor: Tensor, precision: Precision, use: WeightUse) {
+        switch precision {
+        case .fp32: self = .fp32(tensor)
+        case .bf16: self = .bf16(PackedBFloat16Weight(shape: tensor.shape, bits: roundedToBFloat16(tensor.data), use: use))
+        }
+    }
+
+    public var shape: [Int] {
+        switch self {
+        case .fp32(let tensor): return tensor.shape
+        case .bf16(let packed): return packed.shape
+        }
+    }
+
+    public var precision: Precision {
+        switch self {
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
+    }
+
+    /// The same values under another shape with the same output features and element count.
+    public func reshaped(_ newShape: [Int]) -> WeightMatrix {
+        switch self {
+        case .fp32(let tensor): return .fp32(tensor.reshaped(newShape))
+        case .bf16(let packed):
+            precondition(newShape.first == packed.shape[0] && newShape.reduce(1, *) == packed.shape.reduce(1, *),
+                         "cannot reshape \(packed.shape) to \(newShape)")
+            return .bf16(PackedBFloat16Weight(shape: newShape, use: packed.use, words: packed.words))
+        }
+    }
+
+    /// The values as fp32, row-major (bf16 widens exactly).
+    public var floats: [Float] {
+        switch self {
+        case .fp32(let tensor): return tensor.data
+        case .bf16(let packed): return packed.bits.map { Float(bitPattern: UInt32($0) << 16) }
+        }
+    }
+
+    /// Matrices with the same columns, precision and use stacked by rows (several projections of
+    /// one input as one GEMM).
+    public static func stackingRows(_ parts: [WeightMatrix]) -> WeightMatrix {
+        let columns = parts[0].shape.dropFirst().reduce(1, *)
+        precondition(parts.allSatisfy { $0.shape.dropFirst().reduce(1, *) == columns && $0.precision == parts[0].precision },
+                     "stacked weights must share their columns and precision")
+        let rows = parts.reduce(0) { $0 + $1.shape[0] }
+        switch parts[0] {
+        case .fp32: return .fp32(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)))
+        case .bf16(let first):
+            let bits = parts.flatMap { part -> [UInt16] in
+                guard case .bf16(let packed) = part, packed.use == first.use else {
+                    preconditionFailure("stacked bf16 weights must share their use")
+                }
+                return packed.bits
+            }
+            return .bf16(PackedBFloat16Weight(shape: [rows, columns], bits: bits, use: first.use))
+        }
+    }
+
+    /// `body` with this matrix as a GEMM operand for `use`: fp32 rows of `leadingDimension`
+    /// elements, read transposed when `transposed`; a packed bf16 weight as it is.
+    public func withOperand<R>(for use: WeightUse, transposed: Bool, leadingDimension: Int,
+                               _ body: (MatrixOperand) -> R) -> R {
+        switch self {
+        case .fp32(let tensor):
+            return tensor.data.withUnsafeBufferPointer {
+                body(MatrixOperand(fp32: $0.baseAddress!, leadingDimension: leadingDimension, transposed: transposed))
+            }
+        case .bf16(let packed):
+            precondition(packed.use == use, "a weight packed for \(packed.use) used for \(use)")
+            return packed.words.withUnsafeBufferPointer {
+                body(MatrixOperand(packed: $0.baseAddress!, panelWidth: use.panelWidth, panelStride: packed.panelStride))
+            }
+        }
+    }
+}
+
+/// A bf16 weight in the bf16 GEMM's panel layout (see imagine_bf16_pack_weight).
+public struct PackedBFloat16Weight: Sendable, Equatable {
+    public let shape: [Int]
+    public let use: WeightUse
+    let words: [UInt32]
+
+    var rows: Int { shape[0] }
+    var columns: Int { shape.dropFirst().reduce(1, *) }
+    /// Words from one panel to the next.
+    var panelStride: Int { imagine_bf16_packed_words(use.packRole, 1, columns) }
+
+    /// Packs row-major bf16 `bits` of `shape` ([out, …]).
+    public init(shape: [Int], bits: [UInt16], use: WeightUse) {
+        precondition(bits.count == shape.reduce(1, *), "shape \(shape) holds \(shape.reduce(1, *)) values, got \(bits.count)")
+        self.shape = shape
+        self.use = use
+        let rows = shape[0], columns = shape.dropFirst().reduce(1, *)
+        let count = imagine_bf16_packed_words(use.packRole, rows, columns)
+        words = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bits.withUnsafeBufferPointer {
+                imagine_bf16_pack_weight(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
+            }
+            initialized = count
+        }
+    }
+
+    init(shape: [Int], use: WeightUse, words: [UInt32]) {
+        self.shape = shape
+        self.use = use
+        self.words = words
+    }
+
+    /// The weight unpacked to row-major bf16 bits.
+    public var bits: [UInt16] {
+        let count = rows * columns
+        return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            words.withUnsafeBufferPointer {
+                imagine_bf16_unpack_weight(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
+            }
+            initialized = count
+        }
+    }
+}
+
+/// fp32 values rounded to bf16 bits (to nearest, ties to even), on all threads for large arrays.
+public func roundedToBFloat16(_ values: [Float]) -> [UInt16] {
+    [UInt16](unsafeUninitializedCapacity: values.count) { buffer, initialized in
+        values.withUnsafeBufferPointer { source in
+            parallelFor(values.count, minimumPerThread: 1 << 16) { range in
+                imagine_round_to_bf16(source.baseAddress! + range.lowerBound, buffer.baseAddress! + range.lowerBound,
+                                      range.count)
+            }
+        }
+        initialized = values.count
+    }
+}
