@@ -206,25 +206,26 @@ long imagine_bf16_packed_words(imagine_pack_role role, long rows, long columns) 
     return (rows + width - 1) / width * width * ((columns + 1) / 2);
 }
 
-// A packed weight is the layout pack_a / pack_b give one block, over the whole k: panel after
+// A packed operand is the layout pack_a / pack_b give one block, over the whole k: panel after
 // panel, each pairs × width words, so a k slice of a panel starts pc / 2 · width words in.
 
-void imagine_bf16_pack_weight(imagine_pack_role role, const uint16_t *bits, long rows, long columns,
-                              uint32_t *packed) {
+void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows, long columns,
+                       uint32_t *packed) {
     long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
     for (long panel = 0; panel < rows; panel += width) {
         uint32_t *dst = packed + (panel / width) * pairs * width;
         for (long r = 0; r < width; r++) {
-            const uint16_t *row = bits + (panel + r) * columns;
+            long row = panel + r;
             for (long p = 0; p < pairs; p++) {
-                dst[p * width + r] = panel + r >= rows ? 0
-                    : pair_word(row[2 * p], 2 * p + 1 < columns ? row[2 * p + 1] : 0);
+                dst[p * width + r] = row >= rows ? 0
+                    : pair_word(element(&source, row, 2 * p),
+                                2 * p + 1 < columns ? element(&source, row, 2 * p + 1) : 0);
             }
         }
     }
 }
 
-void imagine_bf16_unpack_weight(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
+void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
                                 uint16_t *bits) {
     long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
     for (long i = 0; i < rows; i++) {

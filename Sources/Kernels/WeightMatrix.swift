@@ -99,7 +99,7 @@ public enum WeightMatrix: Sendable, Equatable {
     }
 }
 
-/// A bf16 weight in the bf16 GEMM's panel layout (see imagine_bf16_pack_weight).
+/// A bf16 weight in the bf16 GEMM's panel layout (see imagine_bf16_pack).
 public struct PackedBFloat16Weight: Sendable, Equatable {
     public let shape: [Int]
     public let use: WeightUse
@@ -116,12 +116,10 @@ public struct PackedBFloat16Weight: Sendable, Equatable {
         self.shape = shape
         self.use = use
         let rows = shape[0], columns = shape.dropFirst().reduce(1, *)
-        let count = imagine_bf16_packed_words(use.packRole, rows, columns)
-        words = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bits.withUnsafeBufferPointer {
-                imagine_bf16_pack_weight(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
-            }
-            initialized = count
+        words = bits.withUnsafeBufferPointer {
+            packedForBFloat16GEMM(imagine_matrix(data: $0.baseAddress!, is_bf16: 1, is_packed: 0, row_stride: columns,
+                                                 col_stride: 1),
+                                  rows: rows, columns: columns, role: use.packRole)
         }
     }
 
@@ -136,10 +134,27 @@ public struct PackedBFloat16Weight: Sendable, Equatable {
         let count = rows * columns
         return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
             words.withUnsafeBufferPointer {
-                imagine_bf16_unpack_weight(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
+                imagine_bf16_unpack(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
             }
             initialized = count
         }
+    }
+}
+
+/// `source` [rows, columns] packed for the bf16 GEMM in `role`, panels split over the threads.
+func packedForBFloat16GEMM(_ source: imagine_matrix, rows: Int, columns: Int, role: imagine_pack_role) -> [UInt32] {
+    let count = imagine_bf16_packed_words(role, rows, columns)
+    let width = imagine_bf16_panel_width(role), panelWords = imagine_bf16_packed_words(role, 1, columns)
+    let panels = (rows + width - 1) / width
+    return [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+        parallelFor(panels, minimumPerThread: max(1, (1 << 16) / max(1, panelWords))) { range in
+            var part = source
+            part.data = source.data + range.lowerBound * width * source.row_stride
+                * (source.is_bf16 != 0 ? 2 : 4)
+            imagine_bf16_pack(role, part, min(rows, range.upperBound * width) - range.lowerBound * width, columns,
+                              buffer.baseAddress! + range.lowerBound * panelWords)
+        }
+        initialized = count
     }
 }
 

@@ -137,6 +137,41 @@ struct BFloat16Tests {
         }
     }
 
+    /// bf16 attention (both score paths: whole matrices, and blocks of queries with K and V
+    /// packed once) against fp32 attention, within bf16's error.
+    @Test(arguments: [(77, 77, 4, 16), (1100, 1000, 2, 24)])
+    func attentionInBFloat16StaysCloseToFP32(shape: (Int, Int, Int, Int)) {
+        let (queries, keys, heads, headDim) = shape
+        let inner = heads * headDim
+        let q = randomTensor([queries * inner], seed: 12, scale: 2)
+        let kv = randomTensor([keys * 2 * inner], seed: 13, scale: 2)
+        func attend(_ precision: Precision) -> [Float] {
+            var out = [Float](repeating: 0, count: queries * inner)
+            var scratch = [Float](repeating: 0, count: attentionScratchCount(
+                queryCount: queries, keyCount: keys, heads: heads, headDim: headDim))
+            q.data.withUnsafeBufferPointer { qp in
+                kv.data.withUnsafeBufferPointer { kp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            multiHeadAttention(
+                                query: qp.baseAddress!, queryStride: inner,
+                                key: kp.baseAddress!, keyStride: 2 * inner,
+                                value: kp.baseAddress! + inner, valueStride: 2 * inner,
+                                output: op.baseAddress!, outputStride: inner,
+                                queryCount: queries, keyCount: keys, heads: heads, headDim: headDim,
+                                causal: false, scores: sp.baseAddress!, precision: precision)
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let reference = attend(.fp32), result = attend(.bf16)
+        let largest = reference.reduce(0) { max($0, abs($1)) }
+        #expect(maxDifference(reference, result) < 2e-2 * largest)
+        #expect(maxDifference(reference, result) > 0)  // it did run in bf16
+    }
+
     /// Linear layers and every convolution path (1×1, strided, 3×3 that fp32 runs by Winograd) with bf16 weights stay
     /// within bf16's error of the fp32 result.
     @Test func layersWithBFloat16WeightsStayCloseToFP32() {

@@ -5,7 +5,7 @@
 
 /// One operand of a matrix multiply. Plain: element (i, k) is at data[i * row_stride + k * col_stride],
 /// stored as fp32 or as bf16 (the top 16 bits of an fp32). Packed (a weight packed once by
-/// imagine_bf16_pack_weight, as A for convolutions or as B for linear layers): data holds panels
+/// imagine_bf16_pack, as A for convolutions or as B for linear layers): data holds panels
 /// of pair words, row_stride is the words per panel and col_stride is unused.
 typedef struct {
     const void *data;
@@ -25,14 +25,15 @@ long imagine_bf16_panel_width(imagine_pack_role role);
 /// 32-bit words of a packed [rows, columns] weight (rows: output features, columns: k).
 long imagine_bf16_packed_words(imagine_pack_role role, long rows, long columns);
 
-/// Packs the bf16 weight bits[rows, columns] (row-major) for imagine_bf16_gemm: panels of
-/// imagine_bf16_panel_width(role) rows, each k pair in one word, zero-padded. The panel stride
-/// (imagine_matrix.row_stride) is imagine_bf16_packed_words(role, 1, columns).
-void imagine_bf16_pack_weight(imagine_pack_role role, const uint16_t *bits, long rows, long columns,
-                              uint32_t *packed);
+/// Packs source[rows, columns] (a plain operand: rows are output features, columns are k) once
+/// for imagine_bf16_gemm: panels of imagine_bf16_panel_width(role) rows, each k pair in one word,
+/// zero-padded. The panel stride (imagine_matrix.row_stride) is imagine_bf16_packed_words(role, 1,
+/// columns). For weights at load, and for attention's keys and values, reused by every query block.
+void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows, long columns,
+                       uint32_t *packed);
 
-/// The inverse of imagine_bf16_pack_weight.
-void imagine_bf16_unpack_weight(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
+/// The inverse of imagine_bf16_pack, to row-major bf16 bits.
+void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
                                 uint16_t *bits);
 
 /// Whether this CPU and OS can run imagine_bf16_gemm (AVX512-BF16 with AVX-512 state saved).
