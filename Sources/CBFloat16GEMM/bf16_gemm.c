@@ -226,13 +226,14 @@ void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows,
 }
 
 void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
-                                uint16_t *bits) {
+                         float *values) {
     long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
     for (long i = 0; i < rows; i++) {
         const uint32_t *src = packed + (i / width) * pairs * width + i % width;
         for (long k = 0; k < columns; k++) {
             uint32_t word = src[(k / 2) * width];
-            bits[i * columns + k] = (uint16_t)(k % 2 ? word >> 16 : word);
+            uint32_t bits = k % 2 ? word & 0xffff0000u : word << 16;
+            memcpy(values + i * columns + k, &bits, 4);
         }
     }
 }

@@ -57,7 +57,7 @@ public enum WeightMatrix: Sendable, Equatable {
     public var floats: [Float] {
         switch self {
         case .fp32(let tensor): return tensor.data
-        case .bf16(let packed): return packed.bits.map { Float(bitPattern: UInt32($0) << 16) }
+        case .bf16(let packed): return packed.floats
         }
     }
 
@@ -71,13 +71,9 @@ public enum WeightMatrix: Sendable, Equatable {
         switch parts[0] {
         case .fp32: return .fp32(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)))
         case .bf16(let first):
-            let bits = parts.flatMap { part -> [UInt16] in
-                guard case .bf16(let packed) = part, packed.use == first.use else {
-                    preconditionFailure("stacked bf16 weights must share their use")
-                }
-                return packed.bits
-            }
-            return .bf16(PackedBFloat16Weight(shape: [rows, columns], bits: bits, use: first.use))
+            // bf16 values widen and round back exactly.
+            return WeightMatrix(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)), precision: .bf16,
+                                use: first.use)
         }
     }
 
@@ -129,14 +125,20 @@ public struct PackedBFloat16Weight: Sendable, Equatable {
         self.words = words
     }
 
-    /// The weight unpacked to row-major bf16 bits.
-    public var bits: [UInt16] {
-        let count = rows * columns
-        return [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            words.withUnsafeBufferPointer {
-                imagine_bf16_unpack(use.packRole, $0.baseAddress!, rows, columns, buffer.baseAddress!)
+    /// The weight widened to row-major fp32, panels split over the threads.
+    var floats: [Float] {
+        let (rows, columns, width) = (self.rows, self.columns, use.panelWidth)
+        let panels = (rows + width - 1) / width, stride = panelStride
+        return [Float](unsafeUninitializedCapacity: rows * columns) { buffer, initialized in
+            words.withUnsafeBufferPointer { source in
+                parallelFor(panels, minimumPerThread: max(1, (1 << 16) / max(1, stride))) { range in
+                    let first = range.lowerBound * width
+                    imagine_bf16_unpack(use.packRole, source.baseAddress! + range.lowerBound * stride,
+                                        min(rows, range.upperBound * width) - first, columns,
+                                        buffer.baseAddress! + first * columns)
+                }
             }
-            initialized = count
+            initialized = rows * columns
         }
     }
 }

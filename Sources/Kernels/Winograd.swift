@@ -31,13 +31,8 @@ let winogradMinimumBandTiles = 256
 /// deep layers with few pixels stay on im2col below 1 tile per 8 input channels. The factor comes
 /// from that cost estimate: on the shared 2-core machine, U-Net timings with 4, 8 or 16 could
 /// not be told apart from noise.
-///
-/// Never in bf16: the transforms multiply by up to 8 and then cancel, which turned bf16's 0.4 %
-/// rounding of U and V into ~7 % of a layer's largest output (measured; im2col stays at bf16's
-/// own error).
-public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHeight: Int, outWidth: Int,
-                         precision: Precision) -> Bool {
-    guard g.kernel == 3 && g.stride == 1 && precision == .fp32 else { return false }
+public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHeight: Int, outWidth: Int) -> Bool {
+    guard g.kernel == 3 && g.stride == 1 else { return false }
     let tiles = ((outHeight + 3) / 4) * ((outWidth + 3) / 4)
     return tiles >= 16 && tiles * 8 >= inChannels
 }

@@ -61,7 +61,7 @@ struct LiveCommand: ParsableCommand {
             clock: monotonicSeconds, drawSeed: { UInt64.random(in: 0..<(1 << 32)) },
             save: { image in
                 let name = "\(slug(image.job.request.prompt))-\(image.job.request.seed).png"
-                let path = try PNGOutput.write(image.pixels, request: image.job.request, modelName: model.name,
+                let path = try PNGOutput.write(image.pixels, request: image.job.request, model: model,
                                                to: outputDirectory.appendingPathComponent(name))
                 saved.append(path)
                 return path

@@ -17,9 +17,9 @@ enum PNGOutput {
 
     /// Writes `image` with `request`'s settings as metadata to `target`, or, when that name is
     /// taken, to `name-2.png`, `name-3.png`, …; returns the path written.
-    static func write(_ image: Tensor, request: GenerationRequest, modelName: String, to target: URL) throws -> String {
+    static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, to target: URL) throws -> String {
         let rgb = rgbImage(image)
-        let text = [(key: "parameters", value: request.a1111Parameters(modelName: modelName))]
+        let text = [(key: "parameters", value: request.a1111Parameters(modelName: model.name, precision: model.precision))]
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let base = target.deletingPathExtension().lastPathComponent
         var candidate = target

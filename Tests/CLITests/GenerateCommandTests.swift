@@ -35,7 +35,7 @@ import Testing
                 #expect(Array(lines.prefix(2)) == [prompt, "Negative prompt: blurry, dark"])
                 let settings = try #require(lines.last)
                 for field in ["Steps: 4", "Sampler: Euler", "CFG scale: 7.5", "Seed: 7", "Size: 64x64",
-                              "Model: tiny-sd", "Decoder: vae"] {
+                              "Model: tiny-sd", "Decoder: vae", "Precision: fp32"] {
                     #expect(settings.contains(field), "\(field) missing from \(settings)")
                 }
 
@@ -53,6 +53,7 @@ import Testing
                 #expect((record["height"] as? NSNumber)?.intValue == 64)
                 #expect(record["sampler"] as? String == "euler")
                 #expect(record["decoder"] as? String == "vae")
+                #expect(record["precision"] as? String == "fp32")
                 #expect(((record["seconds"] as? NSNumber)?.doubleValue ?? -1) >= 0)
             }
         }
@@ -76,6 +77,38 @@ import Testing
             #expect(try PNGChunks(contentsOf: again).imageData == pixels, "same seed, same process")
             #expect(try Data(contentsOf: threaded) == Data(contentsOf: first), "--threads 2 vs --threads 1")
             #expect(try PNGChunks(contentsOf: reseeded).imageData != pixels, "seed 8 drew the same noise as seed 7")
+        }
+    }
+
+    /// Whether this CPU has AVX512-BF16 (what `--precision bf16` needs).
+    static let cpuHasBF16: Bool = {
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return flags.contains(" avx512_bf16")
+    }()
+
+    @Test(.enabled(if: cpuHasBF16, "this CPU has no AVX512-BF16"))
+    func bf16IsRecordedAndTheSameOnAnyThreadCount() throws {
+        try withTemporaryDirectory { dir in
+            let one = try Imagine.generate(["--out-dir", "one", "--precision", "bf16", "a lighthouse"], in: dir, threads: 1)
+            let two = try Imagine.generate(["--out-dir", "two", "--precision", "bf16", "a lighthouse"], in: dir, threads: 2)
+            let full = try Imagine.generate(["--out-dir", "full", "a lighthouse"], in: dir)
+            for run in [one, two, full] { #expect(run.status == 0, "\(run)") }
+            let name = "00001-a-lighthouse.png"
+            let bf16 = dir.appendingPathComponent("one/" + name)
+            #expect(try Data(contentsOf: dir.appendingPathComponent("two/" + name)) == Data(contentsOf: bf16),
+                    "--threads 2 vs --threads 1")
+            #expect(try PNGChunks(contentsOf: bf16).imageData
+                    != PNGChunks(contentsOf: dir.appendingPathComponent("full/" + name)).imageData, "bf16 ran as fp32")
+            #expect(try PNGChunks(contentsOf: bf16).text["parameters"]?.contains("Precision: bf16") == true)
+            #expect(try one.jsonRecords().first?["precision"] as? String == "bf16")
+        }
+    }
+
+    @Test func anUnknownPrecisionIsRefusedWithTheChoices() throws {
+        try withTemporaryDirectory { dir in
+            let run = try Imagine.generate(["--precision", "fp8", "apple"], in: dir)
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("fp8") && run.stderr.contains("bf16"), "\(run)")
         }
     }
 

@@ -82,7 +82,7 @@ import Testing
         // Sides that are not multiples of 4 leave partial tiles at the bottom and right edges.
         for (height, width) in [(19, 23), (16, 16), (13, 30)] {
             let (oh, ow) = geometry.outputSize(height: height, width: width)
-            #expect(winogradPays(geometry: geometry, inChannels: 5, outHeight: oh, outWidth: ow, precision: .fp32))
+            #expect(winogradPays(geometry: geometry, inChannels: 5, outHeight: oh, outWidth: ow))
             let x = randomTensor([2, 5, height, width], seed: 40)
             let w = randomTensor([7, 5, 3, 3], seed: 41)
             let b = randomTensor([7], seed: 42)
@@ -100,7 +100,7 @@ import Testing
         // the last one short. Then 256 input channels, where rounding errors add up most.
         let g = ConvolutionGeometry(kernel: 3, padding: 1)
         for (channels, height, width) in [(16, 300, 290), (256, 28, 24)] {
-            #expect(winogradPays(geometry: g, inChannels: channels, outHeight: height, outWidth: width, precision: .fp32))
+            #expect(winogradPays(geometry: g, inChannels: channels, outHeight: height, outWidth: width))
             let x = randomTensor([1, channels, height, width], seed: 43)
             let w = randomTensor([16, channels, 3, 3], seed: 44, scale: 0.1)
             let b = randomTensor([16], seed: 45)

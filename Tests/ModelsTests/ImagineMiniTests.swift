@@ -5,17 +5,20 @@ import Testing
 
 /// The embedded model (Weights/imagine-mini) through our pipeline against diffusers'
 /// StableDiffusionPipeline on the same weights and injected noise (the fixture is written by
-/// Weights/recipe/make_parity_fixture.py). Bar (issue 4): PSNR ≥ 45 dB.
+/// Weights/recipe/make_parity_fixture.py). Bar (issue 4): PSNR ≥ 45 dB. The bf16 path (issue 6)
+/// must stay invisible next to the same fp32 reference: it measured 52–56 dB; the bar is 40.
 @Suite struct ImagineMiniTests {
     struct Case: Decodable {
         let prompt: String, negative: String, steps: Int, cfg: Float, seed: UInt64, sampler: String
         let width: Int, height: Int
     }
 
-    @Test func imageMatchesDiffusers() throws {
+    @Test(arguments: Precision.allCases.filter { $0.unavailableReason == nil })
+    func imageMatchesDiffusers(precision: Precision) throws {
         let folder = FixturePaths.url("imagine-mini")
         let c = try JSONDecoder().decode(Case.self, from: Data(contentsOf: folder.appendingPathComponent("case.json")))
-        let model = try DiffusionModel.load(path: FixturePaths.packageRoot.appendingPathComponent("Weights/imagine-mini"))
+        let model = try DiffusionModel.load(path: FixturePaths.packageRoot.appendingPathComponent("Weights/imagine-mini"),
+                                            precision: precision)
         var request = GenerationRequest(prompt: c.prompt)
         request.negativePrompt = c.negative
         request.steps = c.steps
@@ -27,6 +30,6 @@ import Testing
         let expected = try SafetensorsFile(url: folder.appendingPathComponent("red-apple.safetensors"))
         let result = try Pipeline(model: model).generate(request, initialNoise: try expected.tensor("noise"))
         let psnr = PipelineTests.psnr(result.image, try expected.tensor("image"))
-        #expect(psnr >= 45, "PSNR \(psnr) dB")
+        #expect(psnr >= (precision == .fp32 ? 45 : 40), "\(precision): PSNR \(psnr) dB")
     }
 }

@@ -32,9 +32,9 @@ long imagine_bf16_packed_words(imagine_pack_role role, long rows, long columns);
 void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows, long columns,
                        uint32_t *packed);
 
-/// The inverse of imagine_bf16_pack, to row-major bf16 bits.
+/// The inverse of imagine_bf16_pack, widened to row-major fp32 values[rows, columns].
 void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
-                                uint16_t *bits);
+                         float *values);
 
 /// Whether this CPU and OS can run imagine_bf16_gemm (AVX512-BF16 with AVX-512 state saved).
 int imagine_bf16_gemm_available(void);

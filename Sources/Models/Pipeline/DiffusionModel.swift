@@ -15,6 +15,8 @@ public struct DiffusionModel: Sendable {
     public var schedulerConfig: SchedulerConfig
     /// The folder's `imagine.json` (empty for single files and folders without one).
     public var recommended: RecommendedSettings
+    /// What the weight matrices were loaded in (and so the matrix products run in).
+    public var precision: Precision = .fp32
 
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
     public var vaeScaleFactor: Int { vae.scaleFactor }
@@ -50,7 +52,7 @@ public struct DiffusionModel: Sendable {
         }
         let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
         let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"), precision: precision)
-        return DiffusionModel(
+        var model = DiffusionModel(
             name: folder.lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer")),
             textEncoder: try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"), precision: precision),
@@ -62,6 +64,8 @@ public struct DiffusionModel: Sendable {
             schedulerConfig: try SchedulerConfig(
                 contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")),
             recommended: try RecommendedSettings.load(folder: folder))
+        model.precision = precision
+        return model
     }
 }
 
@@ -130,7 +134,7 @@ extension DiffusionModel {
             ?? checkpoint.predictionType.flatMap(PredictionType.init(rawValue:))
             ?? (checkpoint.family == .sd2 ? .vPrediction : .epsilon)
         let unet = try UNet2DConditionModel(Weights(checkpoint.unet, precision: precision), config: checkpoint.unetConfig)
-        return DiffusionModel(
+        var model = DiffusionModel(
             name: file.deletingPathExtension().lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: tokenizerFolder),
             textEncoder: try CLIPTextModel(Weights(checkpoint.textEncoder, precision: precision), config: checkpoint.textEncoderConfig),
@@ -139,5 +143,7 @@ extension DiffusionModel {
             tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0, precision: precision) },
             latentPreview: checkpoint.family == .sd2 ? .sd21 : .sd15,
             schedulerConfig: scheduler)
+        model.precision = precision
+        return model
     }
 }

@@ -1,3 +1,4 @@
+import Kernels
 extension SamplerKind {
     /// The name AUTOMATIC1111's web UI gives this sampler, so tools that read its metadata
     /// (`parameters` PNG chunk) recognise ours.
@@ -17,12 +18,13 @@ extension GenerationRequest {
     /// The A1111-style `parameters` text: the prompt, then `Negative prompt: …`, then one line of
     /// `Key: value` pairs. Newlines inside the prompts are kept (A1111 does the same); commas in
     /// the model name are replaced because readers split that line on ", ".
-    public func a1111Parameters(modelName: String) -> String {
+    public func a1111Parameters(modelName: String, precision: Precision) -> String {
         var lines = [prompt]
         if !negativePrompt.isEmpty { lines.append("Negative prompt: \(negativePrompt)") }
         let model = modelName.replacingOccurrences(of: ",", with: " ")
         lines.append("Steps: \(steps), Sampler: \(sampler.a1111Name), CFG scale: \(formatScale(guidanceScale)), "
-                     + "Seed: \(seed), Size: \(width)x\(height), Model: \(model), Decoder: \(decoder.rawValue)")
+                     + "Seed: \(seed), Size: \(width)x\(height), Model: \(model), Decoder: \(decoder.rawValue), "
+                     + "Precision: \(precision.rawValue)")
         return lines.joined(separator: "\n")
     }
 
