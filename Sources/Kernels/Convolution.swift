@@ -38,7 +38,11 @@ public let im2colScratchLimit = 8 << 20  // 32 MB
 ///   → [batch, outChannels, outHeight, outWidth]
 ///
 /// 1×1 stride-1 convolutions skip im2col: the input already is the [inChannels, pixels] matrix.
-public func conv2d(_ input: Tensor, weight: WeightMatrix, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+///
+/// `inputTransform` (a GroupNorm and its activation) is applied to the input first: by the
+/// Winograd input transform as it reads each row, otherwise to a copy.
+public func conv2d(_ input: Tensor, weight: WeightMatrix, bias: Tensor?, geometry g: ConvolutionGeometry,
+                   inputTransform: ChannelTransform? = nil) -> Tensor {
     let batch = input.shape[0], inChannels = input.shape[1], height = input.shape[2], width = input.shape[3]
     let outChannels = weight.shape[0]
     precondition(weight.shape == [outChannels, inChannels, g.kernel, g.kernel],
@@ -62,12 +66,16 @@ public func conv2d(_ input: Tensor, weight: WeightMatrix, bias: Tensor?, geometr
                         winogradConvolution3x3(
                             images: ip.baseAddress!, batch: batch, inChannels: inChannels, height: height, width: width,
                             weight: wp.baseAddress!, bias: bp, outChannels: outChannels, geometry: g,
-                            output: op.baseAddress!, outHeight: outHeight, outWidth: outWidth)
+                            output: op.baseAddress!, outHeight: outHeight, outWidth: outWidth,
+                            inputTransform: inputTransform)
                     }
                 }
             }
         }
         return output
+    }
+    if let inputTransform {
+        return conv2d(inputTransform.applied(to: input), weight: weight, bias: bias, geometry: g)
     }
 
     let direct = g.kernel == 1 && g.stride == 1 && g.padTop == 0 && g.padLeft == 0

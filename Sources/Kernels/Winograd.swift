@@ -44,11 +44,13 @@ public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHe
 ///   weight [outChannels, inChannels, 3, 3]
 ///   bias   [outChannels] or nil
 ///   output [batch, outChannels, outHeight, outWidth]
+///   inputTransform: applied to each input row as the input transform reads it
 func winogradConvolution3x3(
     images: UnsafePointer<Float>, batch: Int, inChannels: Int, height: Int, width: Int,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels: Int,
     geometry g: ConvolutionGeometry,
-    output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int
+    output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int,
+    inputTransform: ChannelTransform? = nil
 ) {
     let tilesY = (outHeight + 3) / 4, tilesX = (outWidth + 3) / 4
     let rowBytes = 4 * 36 * (inChannels + outChannels) * tilesX
@@ -78,7 +80,8 @@ func winogradConvolution3x3(
                 winogradInputTransform(image, channels: range, height: height, width: width,
                                        padTop: g.padTop, padLeft: g.padLeft, firstTileRow: firstTileRow,
                                        tileRows: tileRows, tilesX: tilesX, into: v, channelStride: tiles,
-                                       xiStride: inChannels * tiles)
+                                       xiStride: inChannels * tiles, transform: inputTransform,
+                                       firstPlane: n * inChannels)
             }
             parallelFor(36) { range in
                 for xi in range {
@@ -198,13 +201,14 @@ private func winogradWeightTransform(_ weight: UnsafePointer<Float>, outChannels
 }
 
 /// V[ξ][c][t] = (Bᵀ · d · B)[ξ] for the 6×6 input tile d of each tile t in the band and each
-/// channel c in `channels`; pixels outside the image read as zero.
+/// channel c in `channels`; pixels outside the image read as zero. With `transform`, d is the
+/// transformed input (channel c's coefficients at plane firstPlane + c), padding still zero.
 ///
 ///   image [·, height, width] → v [36, ·, tileRows·tilesX] with the given strides
 private func winogradInputTransform(
     _ image: UnsafePointer<Float>, channels: Range<Int>, height: Int, width: Int, padTop: Int, padLeft: Int,
     firstTileRow: Int, tileRows: Int, tilesX: Int, into v: UnsafeMutablePointer<Float>,
-    channelStride: Int, xiStride: Int
+    channelStride: Int, xiStride: Int, transform: ChannelTransform?, firstPlane: Int
 ) {
     // Tile tx reads padded columns 4·tx … 4·tx + 5; the last 16 tiles' vector loads (below) read
     // 16 columns past the last tile.
@@ -216,13 +220,21 @@ private func winogradInputTransform(
     defer { rows.deallocate() }
     rows.initialize(repeating: 0, count: scratch)
     let zeros = UnsafePointer(rows + 6 * paddedWidth)
+    // The six transformed input rows of a tile row, when there is a transform.
+    let transformed = transform == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 6 * width)
+    defer { transformed?.deallocate() }
     for c in channels {
         let plane = image + c * height * width
         for tileRow in 0..<tileRows {
             let top = 4 * (firstTileRow + tileRow) - padTop
             func row(_ k: Int) -> UnsafePointer<Float> {
                 let y = top + k
-                return y >= 0 && y < height ? plane + y * width : zeros
+                guard y >= 0 && y < height else { return zeros }
+                guard let transform, let transformed else { return plane + y * width }
+                // Rows overlap between tile rows (6 read, 4 advanced): each is transformed 1.5×
+                // on average, cheaper than storing the transformed image.
+                transform.apply(plane + y * width, transformed + k * width, count: width, plane: firstPlane + c)
+                return UnsafePointer(transformed + k * width)
             }
             // Bᵀ along y, over whole rows.
             let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3), d4 = row(4), d5 = row(5)

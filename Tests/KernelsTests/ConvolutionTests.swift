@@ -138,6 +138,26 @@ import Testing
         }
     }
 
+    /// A GroupNorm + SiLU fused into the convolution's input (Winograd: per row as it reads;
+    /// other paths: a transformed copy) equals normalising first; padding stays zero, not SiLU(shift).
+    @Test func convolutionWithAnInputTransformEqualsNormalisingFirst() {
+        let x = randomTensor([2, 8, 21, 19], seed: 32, scale: 3)
+        let gamma = randomTensor([8], seed: 33), beta = randomTensor([8], seed: 34)
+        let transform = groupNormTransform(x, groups: 4, gamma: gamma, beta: beta, eps: 1e-6, activation: .silu)
+        let normalized = groupNorm(x, groups: 4, gamma: gamma, beta: beta, eps: 1e-6, activation: .silu)
+        for (kernel, stride) in [(3, 1), (3, 2), (1, 1)] {  // Winograd, im2col, direct
+            let geometry = ConvolutionGeometry(kernel: kernel, stride: stride, padding: kernel / 2)
+            let weight = WeightMatrix.fp32(randomTensor([5, 8, kernel, kernel], seed: 35))
+            let bias = randomTensor([5], seed: 36)
+            let fused = conv2d(x, weight: weight, bias: bias, geometry: geometry, inputTransform: transform)
+            let reference = conv2d(normalized, weight: weight, bias: bias, geometry: geometry)
+            #expect(maxDifference(fused.data, reference.data) < 1e-5 * max(1, reference.maxAbs),
+                    "kernel \(kernel) stride \(stride)")
+        }
+        #expect(winogradPays(geometry: ConvolutionGeometry(kernel: 3, stride: 1, padding: 1), inChannels: 8,
+                             outHeight: 21, outWidth: 19))
+    }
+
     @Test func upsampleRepeatsEachPixelTwiceEachWay() {
         let x = randomTensor([2, 3, 3, 5], seed: 29)
         let y = upsampleNearest2x(x)

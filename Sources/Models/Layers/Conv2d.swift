@@ -25,6 +25,13 @@ public struct Conv2d: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight: weight, bias: bias, geometry: geometry)
     }
+
+    /// conv(activation(norm(x))) without storing the normalised input (see `ChannelTransform`).
+    public func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, activation: Activation?) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, geometry: geometry,
+               inputTransform: groupNormTransform(x, groups: norm.groups, gamma: norm.gamma, beta: norm.beta,
+                                                  eps: norm.eps, activation: activation))
+    }
 }
 
 /// `torch.nn.GroupNorm` with its affine weights; the activation that always follows it in the

@@ -30,7 +30,7 @@ struct ResnetBlock: Sendable {
     /// x [batch, in, h, w], activatedTime = silu(temb) [batch, timeEmbeddingWidth] (U-Net only)
     /// → [batch, out, h, w]
     func callAsFunction(_ x: Tensor, activatedTime: Tensor? = nil) -> Tensor {
-        var h = conv1(norm1(x, activation: .silu))
+        var h = conv1(x, normalizedBy: norm1, activation: .silu)
         if let timeProjection {
             guard let activatedTime else { preconditionFailure("this ResNet block needs a time embedding") }
             let time = timeProjection(activatedTime)  // [batch, out]
@@ -45,7 +45,7 @@ struct ResnetBlock: Sendable {
                 }
             }
         }
-        var out = conv2(norm2(h, activation: .silu))
+        var out = conv2(h, normalizedBy: norm2, activation: .silu)
         addInPlace(&out, shortcut.map { $0(x) } ?? x)
         return out
     }

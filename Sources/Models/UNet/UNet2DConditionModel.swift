@@ -156,7 +156,7 @@ public struct UNet2DConditionModel: Sendable {
             }
         }
         try checkpoint()
-        return convOut(normOut(h, activation: .silu))
+        return convOut(h, normalizedBy: normOut, activation: .silu)
     }
 
     /// diffusers' `get_timestep_embedding` in float32: exp(−ln(10000)·i / (half − shift)) · t, then

@@ -122,7 +122,7 @@ extension AutoencoderKL {
             // Encoding runs once, before sampling, so it has no cancellation checkpoints.
             var h = convIn(image)
             for block in downBlocks { h = block(h, checkpoint: {}) }
-            return convOut(normOut(mid(h, checkpoint: {}), activation: .silu))
+            return convOut(mid(h, checkpoint: {}), normalizedBy: normOut, activation: .silu)
         }
     }
 
@@ -158,7 +158,7 @@ extension AutoencoderKL {
             var h = try mid(convIn(z), checkpoint: checkpoint)
             for block in upBlocks { h = try block(h, checkpoint: checkpoint) }
             try checkpoint()
-            return convOut(normOut(h, activation: .silu))
+            return convOut(h, normalizedBy: normOut, activation: .silu)
         }
     }
 }
