@@ -61,6 +61,28 @@ public enum WeightMatrix: Sendable, Equatable {
         }
     }
 
+    /// Row `row` (an embedding table's entry) added to `target` [columns].
+    public func addRow(_ row: Int, to target: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .fp32(let tensor):
+            let columns = tensor.count / tensor.shape[0]
+            tensor.data.withUnsafeBufferPointer { values in
+                let source = values.baseAddress! + row * columns
+                for c in 0..<columns { target[c] += source[c] }
+            }
+        case .bf16(let packed):
+            let width = packed.use.panelWidth, columns = packed.columns
+            packed.words.withUnsafeBufferPointer { words in
+                // Column pair p of row r sits in word p·width + r of r's panel.
+                let source = words.baseAddress! + row / width * packed.panelStride + row % width
+                for c in 0..<columns {
+                    let word = source[c / 2 * width]
+                    target[c] += Float(bitPattern: c % 2 == 0 ? word << 16 : word & 0xffff_0000)
+                }
+            }
+        }
+    }
+
     /// Matrices with the same columns, precision and use stacked by rows (several projections of
     /// one input as one GEMM).
     public static func stackingRows(_ parts: [WeightMatrix]) -> WeightMatrix {

@@ -33,6 +33,14 @@ struct BFloat16Tests {
         #expect(stacked.floats == (a.data + b.data).map(Self.roundTrip))
         #expect(stacked.reshaped([5, 2, 2]).floats == stacked.floats)
         #expect(WeightMatrix(a, precision: .fp32, use: .linear).floats == a.data)
+        // Rows read back from the packed layout (embedding lookups), on both sides of a panel
+        // boundary (32 rows) and with an odd width.
+        let table = WeightMatrix(randomTensor([40, 7], seed: 14), precision: .bf16, use: .linear)
+        for row in [0, 31, 32, 39] {
+            var sum = [Float](repeating: 1, count: 7)
+            sum.withUnsafeMutableBufferPointer { table.addRow(row, to: $0.baseAddress!) }
+            #expect(sum == Array(table.floats[row * 7 ..< row * 7 + 7]).map { $0 + 1 })
+        }
         // Packing round-trips for both uses, whatever the panel padding.
         for use in [WeightUse.convolution, .linear] {
             let odd = randomTensor([37, 3, 3, 3], seed: 9)
