@@ -3,8 +3,15 @@
 folder (fp16 safetensors) that StableDiffusionPipeline and the Swift engine both load.
 
     nice -n 19 python Weights/recipe/train.py                 # CPU: the committed model
-    python Weights/recipe/train.py --gpu                      # one GPU, ≤ 10 minutes (see README)
+    python Weights/recipe/train.py --gpu --dataset .gpu-pack/imagine-mini-dataset.npz \
+        --budget-seconds 450 --vae-share 0.35 --preflight     # one GPU, ≤ 10 minutes (gpu_run.sh)
     ... --resume                                              # continue a stopped run
+
+--dataset takes a data.py dataset folder or a pack from pack.py (decoded in parallel into the same
+uint8 array). --budget-seconds fits the VAE and diffusion schedules to a wall-clock budget: each
+stage measures its step rate after a few steps and shortens its cosine schedule to end by its
+deadline. --preflight first runs every stage for two steps (same models, same device) into
+RUN/preflight, so a device-specific failure costs seconds, not the run.
 
 Stages (each checkpoints under CACHE/run/ and is skipped when already finished):
   1. tokenizer   CLIP-format byte-level BPE trained on the training captions
@@ -45,12 +52,16 @@ SCHEDULE = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", pre
 # (16, 32, 64, 128) on 64² crops ≈ 86 img/s. The machine is shared and this runs at nice 19, so
 # the run was paused whenever other work benchmarked: ~1,200 VAE steps and 1,200 diffusion steps
 # (≈ 12 epochs of the weighted set) were what fit ~70 minutes.
-# GPU: the sizes of the issue's H100 feasibility run (40 M U-Net, batch 512).
+# GPU: the issue's H100 feasibility run used a 40 M U-Net (128, 256, 256 here would be 26.8 M,
+# 54 MB in fp16, and with the text encoder and VAE 71 MB): over the 40 MB the embedded model may
+# weigh. (96, 160, 160) is 11.2 M parameters, 22.3 MB, 39.7 MB in all with the 9.6 MB text encoder
+# and the 7.8 MB VAE (32, 64, 128, 128). Batch 512; the step counts are upper bounds that
+# --budget-seconds cuts to fit the run's wall-clock budget.
 CONFIGS = {
     "cpu": dict(vae_channels=(16, 32, 64, 128), unet_channels=(64, 128, 128), text_width=256, text_layers=4,
                 vocab_size=6144, vae_batch=16, vae_crop=64, vae_steps=1200, vae_lr=1e-3,
                 batch=64, steps=1200, lr=6e-4),
-    "gpu": dict(vae_channels=(32, 64, 128, 128), unet_channels=(128, 256, 256), text_width=256, text_layers=4,
+    "gpu": dict(vae_channels=(32, 64, 128, 128), unet_channels=(96, 160, 160), text_width=256, text_layers=4,
                 vocab_size=6144, vae_batch=64, vae_crop=128, vae_steps=3000, vae_lr=1e-3,
                 batch=512, steps=2500, lr=1e-3),
 }
@@ -66,22 +77,48 @@ def generator(seed: int, stage: int, step: int) -> torch.Generator:
 
 # --- dataset ----------------------------------------------------------------------------------
 class Dataset:
-    """images.npy + records.jsonl from data.py; only the training split is ever trained on."""
+    """images.npy + records.jsonl from data.py, or the same decoded from a pack.py pack; only the
+    training split is ever trained on."""
 
-    def __init__(self, cache: str):
-        folder = os.path.join(cache, "dataset")
-        with open(os.path.join(folder, "records.jsonl"), encoding="utf-8") as f:
-            self.records = [json.loads(line) for line in f]
-        self.images = np.load(os.path.join(folder, "images.npy"), mmap_mode="r")  # uint8 [N, 128, 128, 3]
+    def __init__(self, cache: str, path: str = "", limit: int = 0):
+        path = path or os.path.join(cache, "dataset")
+        if os.path.isdir(path):
+            with open(os.path.join(path, "records.jsonl"), encoding="utf-8") as f:
+                self.records = [json.loads(line) for line in f]
+            self.images = np.load(os.path.join(path, "images.npy"), mmap_mode="r")  # uint8 [N, 128, 128, 3]
+        else:
+            sys.path.insert(0, HERE)
+            from pack import load_pack
+
+            started = time.time()
+            self.images, self.records, _, meta = load_pack(path)
+            log(f"decoded {len(self.images)} images from {path} in {time.time() - started:.1f} s "
+                f"({meta['codec']} quality {meta['quality']}, round-trip PSNR {meta['psnr']['mean']} dB)")
+        if limit:
+            # Smoke tests: an evenly spread subset of both sources and splits.
+            keep = np.unique(np.linspace(0, len(self.records) - 1, limit).astype(int))
+            self.records = [self.records[i] for i in keep]
+            self.images = np.ascontiguousarray(self.images[keep])
         self.train = np.array([i for i, r in enumerate(self.records) if r["split"] == "train"])
         self.weights = torch.tensor([self.records[i]["weight"] for i in self.train], dtype=torch.float64)
+        self.device_images = None
 
-    def pixels(self, indices) -> torch.Tensor:
-        """[B, 3, 128, 128] in [-1, 1], contiguous: a channels-last view would make every conv
-        and GroupNorm downstream run channels-last, whose CPU GroupNorm backward is several times
-        slower."""
-        batch = torch.from_numpy(np.stack([self.images[i] for i in indices]))
-        return (batch.permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous()
+    def to_device(self, device: str) -> None:
+        """Keeps a uint8 copy of every image on the accelerator (440 MB), so batches are gathered
+        there instead of stacked and copied by the CPU each step."""
+        if device != "cpu":
+            self.device_images = torch.from_numpy(np.ascontiguousarray(self.images)).to(device)
+
+    def pixels(self, indices, device: str = "cpu") -> torch.Tensor:
+        """[B, 3, 128, 128] in [-1, 1] on device, contiguous: a channels-last view would make every
+        conv and GroupNorm downstream run channels-last, whose CPU GroupNorm backward is several
+        times slower."""
+        if self.device_images is not None and self.device_images.device.type == torch.device(device).type:
+            index = torch.as_tensor(np.asarray(indices, dtype=np.int64)).to(self.device_images.device)
+            batch = self.device_images[index]
+        else:
+            batch = torch.from_numpy(np.stack([self.images[i] for i in indices]))
+        return (batch.permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous().to(device)
 
     def sample(self, count: int, g: torch.Generator) -> np.ndarray:
         """Training-split indices drawn by sampling weight (skin tones and desktop icons rarer)."""
@@ -158,9 +195,8 @@ def check_tokenizer(folder: str, texts) -> None:
     from transformers import CLIPTokenizer
 
     tokenizer = CLIPTokenizer.from_pretrained(folder)
-    for text in texts:
-        ids = tokenizer(text).input_ids
-        decoded = tokenizer.decode(ids, skip_special_tokens=True)
+    all_ids = tokenizer(list(texts)).input_ids  # one batched call, not one per caption
+    for text, ids, decoded in zip(texts, all_ids, tokenizer.batch_decode(all_ids, skip_special_tokens=True)):
         expected = re.sub(r"\s+", " ", text).strip().lower()
         if tokenizer.unk_token_id in ids[1:-1] or decoded.replace(" ", "") != expected.replace(" ", ""):
             raise SystemExit(f"tokenizer does not round-trip {text!r}: {ids} → {decoded!r}")
@@ -184,7 +220,39 @@ def save_checkpoint(path: str, state: dict) -> None:
 
 
 def load_checkpoint(path: str):
-    return torch.load(path, weights_only=False) if os.path.exists(path) else None
+    # map_location: GPU checkpoints load on any machine; modules and optimisers move them back.
+    return torch.load(path, weights_only=False, map_location="cpu") if os.path.exists(path) else None
+
+
+class Deadline:
+    """Fits a stage's step count to a wall-clock deadline: the rate is measured over steps
+    PROBE[0]…PROBE[1] of this process (after warm-up and any compilation) and the schedule's
+    total is cut to what fits; past the deadline the stage stops at once."""
+
+    PROBE = (10, 30)
+
+    def __init__(self, at, name: str):
+        self.at, self.name, self.done = at, name, 0
+        self.probe_started = None
+
+    def total(self, step: int, total: int) -> int:
+        """Called after each step with the schedule's total; returns the (possibly shortened) total."""
+        if self.at is None:
+            return total
+        self.done += 1
+        now = time.time()
+        if self.done == self.PROBE[0]:
+            self.probe_started = now
+        elif self.done == self.PROBE[1] and self.probe_started is not None:
+            rate = (self.PROBE[1] - self.PROBE[0]) / max(1e-9, now - self.probe_started)
+            fits = step + int(rate * max(0.0, self.at - now))
+            log(f"{self.name}: {rate:.2f} steps/s, {self.at - now:.0f} s left: "
+                + (f"schedule cut from {total} to {fits} steps" if fits < total else f"all {total} steps fit"))
+            total = max(step, min(total, fits))
+        if now > self.at and step < total:
+            log(f"{self.name}: deadline reached at step {step} of {total}; stopping")
+            total = step
+        return total
 
 
 class EMA:
@@ -195,14 +263,22 @@ class EMA:
         self.decay = decay
         self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()}
 
+    def to(self, device) -> "EMA":
+        self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
+        return self
+
     @torch.no_grad()
     def update(self, module: torch.nn.Module, step: int) -> None:
         decay = min(self.decay, (1 + step) / (10 + step))
+        floats, targets = [], []
         for k, v in module.state_dict().items():
             if v.dtype.is_floating_point:
-                self.shadow[k].lerp_(v.detach(), 1 - decay)
+                floats.append(self.shadow[k])
+                targets.append(v.detach())
             else:
                 self.shadow[k].copy_(v)
+        # One fused kernel per group instead of one per tensor (hundreds per step on a GPU).
+        torch._foreach_lerp_(floats, targets, 1 - decay)
 
 
 def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
@@ -222,10 +298,15 @@ def make_vae(channels):
                          norm_num_groups=16, sample_size=SIZE, scaling_factor=1.0)
 
 
-def train_vae(dataset: Dataset, run: str, cfg: dict, args) -> None:
+def make_optimizer(parameters, lr: float, weight_decay: float, device: str):
+    # The fused CUDA kernel updates all tensors at once; the CPU keeps the default implementation.
+    return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=device == "cuda" or None)
+
+
+def train_vae(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> None:
     path = os.path.join(run, "vae.pt")
     vae = make_vae(cfg["vae_channels"]).to(args.device)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=cfg["vae_lr"], weight_decay=0.0)
+    optimizer = make_optimizer(vae.parameters(), cfg["vae_lr"], 0.0, args.device)
     state, step = load_checkpoint(path), 0
     if state:
         vae.load_state_dict(state["vae"])
@@ -233,31 +314,34 @@ def train_vae(dataset: Dataset, run: str, cfg: dict, args) -> None:
         step = state["step"]
     total, crop = cfg["vae_steps"], cfg["vae_crop"]
     log(f"vae: {sum(p.numel() for p in vae.parameters()) / 1e6:.2f} M parameters, step {step}/{total}")
+    clock = Deadline(deadline, "vae")
     last_save, started = time.time(), time.time()
     while step < total:
         g = generator(args.seed, 2, step)
-        x = dataset.pixels(np.sort(dataset.sample(cfg["vae_batch"], g)))
+        x = dataset.pixels(np.sort(dataset.sample(cfg["vae_batch"], g)), args.device)
         if crop < SIZE:
             # Fully convolutional: random crops teach the same local code at a quarter of the cost.
             top, left = torch.randint(0, SIZE - crop + 1, (2,), generator=g).tolist()
-            x = x[:, :, top:top + crop, left:left + crop]
-        x = x.to(args.device)
+            x = x[:, :, top:top + crop, left:left + crop].contiguous()
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["vae_lr"], 100)
-        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.gpu):
+        with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.gpu):
             posterior = vae.encode(x).latent_dist
             z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g).to(args.device)
             reconstruction = vae.decode(z).sample
         # L1 keeps flat colours flat and edges sharper than MSE alone; the KL term is SD's tiny
-        # one, enough to keep the latent smooth for diffusion.
+        # one, enough to keep the latent smooth for diffusion. Both in fp32 (autocast leaves the
+        # encoder's outputs in bf16).
         reconstruction_loss = F.l1_loss(reconstruction.float(), x) + F.mse_loss(reconstruction.float(), x)
-        kl = posterior.kl().mean() / z[0].numel()
+        mean, logvar = posterior.mean.float(), posterior.logvar.float()
+        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean() / z[0].numel()
         loss = reconstruction_loss + 1e-4 * kl
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
         step += 1
+        total = clock.total(step, total)
         if step % 50 == 0 or step == total:
             rate = cfg["vae_batch"] * 50 / max(1e-9, time.time() - started)
             started = time.time()
@@ -274,10 +358,10 @@ def normalise_vae_latents(vae, dataset: Dataset, device: str) -> dict:
     feasibility run found channel spreads 0.55…1.06). quant_conv's mean rows are shifted and
     scaled, its log-variance rows shifted by 2·ln(scale), and post_quant_conv undoes both, so
     decode(encode(x)) is unchanged."""
-    means = []
-    for start in range(0, len(dataset.train), 64):
-        x = dataset.pixels(dataset.train[start:start + 64]).to(device)
-        means.append(vae.encode(x).latent_dist.mean.cpu())
+    means, batch = [], 64 if device == "cpu" else 512
+    for start in range(0, len(dataset.train), batch):
+        x = dataset.pixels(dataset.train[start:start + batch], device)
+        means.append(vae.encode(x).latent_dist.mean.float().cpu())
     latents = torch.cat(means)
     mean = latents.mean(dim=(0, 2, 3))
     std = latents.std(dim=(0, 2, 3))
@@ -305,8 +389,9 @@ def encode_latents(dataset: Dataset, run: str, cfg: dict, args) -> None:
     stats = normalise_vae_latents(vae, dataset, args.device)
     log(f"latent channel means {np.round(stats['mean'], 3)} stds {np.round(stats['std'], 3)} folded into the VAE")
     means, stds, errors = [], [], []
-    for start in range(0, len(dataset.records), 64):
-        x = dataset.pixels(range(start, min(start + 64, len(dataset.records)))).to(args.device)
+    batch = 64 if args.device == "cpu" else 512
+    for start in range(0, len(dataset.records), batch):
+        x = dataset.pixels(range(start, min(start + batch, len(dataset.records))), args.device)
         posterior = vae.encode(x).latent_dist
         means.append(posterior.mean.half().cpu())
         stds.append(posterior.std.half().cpu())
@@ -352,17 +437,17 @@ def alphas_cumprod() -> torch.Tensor:
     return DDPMScheduler(**{k: v for k, v in SCHEDULE.items() if k != "timestep_spacing"}).alphas_cumprod
 
 
-def train_diffusion(dataset: Dataset, run: str, cfg: dict, args) -> None:
+def train_diffusion(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> None:
     path = os.path.join(run, "diffusion.pt")
     tokenizer = load_tokenizer(os.path.join(run, "tokenizer"))
-    cache = torch.load(os.path.join(run, "latents.pt"))
-    latent_mean, latent_std = cache["mean"], cache["std"]
+    cache = load_checkpoint(os.path.join(run, "latents.pt"))
+    latent_mean, latent_std = cache["mean"].to(args.device), cache["std"].to(args.device)
     text_encoder = make_text_encoder(cfg, len(tokenizer)).to(args.device)
     unet = make_unet(cfg).to(args.device)
     if args.gpu:
         unet = unet.to(memory_format=torch.channels_last)
     parameters = list(text_encoder.parameters()) + list(unet.parameters())
-    optimizer = torch.optim.AdamW(parameters, lr=cfg["lr"], weight_decay=0.01)
+    optimizer = make_optimizer(parameters, cfg["lr"], 0.01, args.device)
     ema_text, ema_unet = EMA(text_encoder, args.ema), EMA(unet, args.ema)
     state, step = load_checkpoint(path), 0
     if state:
@@ -370,21 +455,23 @@ def train_diffusion(dataset: Dataset, run: str, cfg: dict, args) -> None:
         unet.load_state_dict(state["unet"])
         optimizer.load_state_dict(state["optimizer"])
         ema_text.shadow, ema_unet.shadow = state["ema_text"], state["ema_unet"]
+        ema_text.to(args.device), ema_unet.to(args.device)
         step = state["step"]
     total = cfg["steps"]
     log(f"text encoder {sum(p.numel() for p in text_encoder.parameters()) / 1e6:.2f} M, "
         f"U-Net {sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M parameters, step {step}/{total}")
     ab = alphas_cumprod()
     forward_unet = torch.compile(unet) if args.compile else unet
+    clock = Deadline(deadline, "diffusion")
     last_save, started, running = time.time(), time.time(), []
     while step < total:
         g = generator(args.seed, 4, step)
         indices = dataset.sample(cfg["batch"], g)
         captions = [dataset.caption(i, g, args.caption_dropout) for i in indices]
         ids = tokenize(tokenizer, captions).to(args.device)
-        index = torch.from_numpy(indices)
-        x0 = (latent_mean[index].float() + latent_std[index].float() * torch.randn(
-            (len(indices), 4, LATENT_SIZE, LATENT_SIZE), generator=g)).to(args.device)
+        index = torch.from_numpy(indices).to(args.device)
+        x0 = latent_mean[index].float() + latent_std[index].float() * torch.randn(
+            (len(indices), 4, LATENT_SIZE, LATENT_SIZE), generator=g).to(args.device)
         t = torch.randint(0, SCHEDULE["num_train_timesteps"], (len(indices),), generator=g)
         noise = torch.randn(x0.shape, generator=g).to(args.device)
         a = ab[t].sqrt().view(-1, 1, 1, 1).to(args.device)
@@ -392,7 +479,7 @@ def train_diffusion(dataset: Dataset, run: str, cfg: dict, args) -> None:
         noisy, target = a * x0 + s * noise, a * noise - s * x0
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["lr"], 200)
-        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.gpu):
+        with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.gpu):
             context = text_encoder(ids)[0]
             prediction = forward_unet(noisy, t.to(args.device), encoder_hidden_states=context).sample
         loss = F.mse_loss(prediction.float(), target)
@@ -403,10 +490,11 @@ def train_diffusion(dataset: Dataset, run: str, cfg: dict, args) -> None:
         ema_text.update(text_encoder, step)
         ema_unet.update(unet, step)
         step += 1
-        running.append(loss.item())
+        total = clock.total(step, total)
+        running.append(loss.detach())  # no .item(): a GPU would wait for every step
         if step % 50 == 0 or step == total:
             rate = cfg["batch"] * len(running) / max(1e-9, time.time() - started)
-            log(f"diffusion step {step}/{total} loss {np.mean(running):.4f} ({rate:.0f} img/s)")
+            log(f"diffusion step {step}/{total} loss {torch.stack(running).mean().item():.4f} ({rate:.0f} img/s)")
             started, running = time.time(), []
         if time.time() - last_save > args.checkpoint_minutes * 60 or step == total:
             save_checkpoint(path, dict(text_encoder=text_encoder.state_dict(), unet=unet.state_dict(),
@@ -432,7 +520,7 @@ def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
 
     tokenizer_folder = os.path.join(run, "tokenizer")
     tokenizer = load_tokenizer(tokenizer_folder)
-    cache = torch.load(os.path.join(run, "latents.pt"))
+    cache = load_checkpoint(os.path.join(run, "latents.pt"))
     state = load_checkpoint(os.path.join(run, "diffusion.pt"))
     text_encoder = make_text_encoder(cfg, len(tokenizer))
     text_encoder.load_state_dict(state["ema_text"])
@@ -470,12 +558,38 @@ def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
         f"VAE PSNR held-out {cache['psnr']['heldout']:.2f} dB)")
 
 
+def preflight(dataset: Dataset, run: str, cfg: dict, args) -> None:
+    """Every stage for two steps with the real models on the real device, into RUN/preflight
+    (deleted afterwards): a failure specific to the device shows in seconds."""
+    started = time.time()
+    folder = os.path.join(run, "preflight")
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(os.path.join(run, "tokenizer"), os.path.join(folder, "tokenizer"))
+    small = dict(cfg, vae_steps=2, steps=2)
+    train_vae(dataset, folder, small, args)
+    encode_latents(dataset, folder, small, args)
+    train_diffusion(dataset, folder, small, args)
+    export(dataset, folder, small, os.path.join(folder, "export"))
+    shutil.rmtree(folder)
+    if args.device == "cuda":
+        log(f"preflight: peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+    log(f"preflight passed in {time.time() - started:.0f} s")
+
+
 def main() -> None:
+    started = time.time()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", default=os.path.expanduser("~/.cache/imagine-mini"))
     parser.add_argument("--run", default="", help="checkpoint folder (default CACHE/run)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "imagine-mini"))
+    parser.add_argument("--dataset", default="", help="a dataset folder or a pack.py pack (default CACHE/dataset)")
+    parser.add_argument("--limit", type=int, default=0, help="train on about this many images (smoke tests)")
     parser.add_argument("--gpu", action="store_true", help="CUDA, bf16 autocast, the GPU model size and batch")
+    parser.add_argument("--device", help="override the device (e.g. --gpu --device cpu tests the GPU path's logic)")
+    parser.add_argument("--budget-seconds", type=float,
+                        help="fit VAE + diffusion into this many seconds from start (export comes after)")
+    parser.add_argument("--vae-share", type=float, default=0.3, help="part of --budget-seconds the VAE ends by")
+    parser.add_argument("--preflight", action="store_true", help="run every stage for 2 steps first")
     parser.add_argument("--compile", action="store_true", help="torch.compile the U-Net (GPU runs)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --run")
     parser.add_argument("--seed", type=int, default=0)
@@ -483,6 +597,8 @@ def main() -> None:
     parser.add_argument("--vae-steps", type=int, help="override the size preset")
     parser.add_argument("--steps", type=int, help="diffusion steps; override the size preset")
     parser.add_argument("--batch", type=int, help="diffusion batch; override the size preset")
+    parser.add_argument("--vae-batch", type=int, help="override the size preset")
+    parser.add_argument("--vae-channels", type=lambda s: tuple(int(c) for c in s.split(",")))
     parser.add_argument("--unet-channels", type=lambda s: tuple(int(c) for c in s.split(",")))
     parser.add_argument("--ema", type=float, default=0.998)
     parser.add_argument("--caption-dropout", type=float, default=0.1)
@@ -495,9 +611,15 @@ def main() -> None:
     # 5-10× slower; flushing them to zero changes nothing measurable.
     torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
-    args.device = "cuda" if args.gpu else "cpu"
+    args.device = args.device or ("cuda" if args.gpu else "cpu")
+    args.autocast = torch.device(args.device).type  # torch.autocast takes a device type
+    if args.device.startswith("cuda"):
+        # TF32 for the fp32 parts (latent encoding, optimiser-side maths); bf16 autocast elsewhere.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     cfg = dict(CONFIGS["gpu" if args.gpu else "cpu"])
-    for key in ("vae_steps", "steps", "batch", "unet_channels"):
+    for key in ("vae_steps", "steps", "batch", "unet_channels", "vae_batch", "vae_channels"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     run = args.run or os.path.join(args.cache, "run")
@@ -506,19 +628,24 @@ def main() -> None:
     os.makedirs(run, exist_ok=True)
     with open(os.path.join(run, "settings.json"), "w") as f:
         json.dump(dict(cfg=cfg, args={k: v for k, v in vars(args).items()}), f, indent=1, default=str)
-    dataset = Dataset(args.cache)
+    # Decoded before CUDA is touched: the pack decoder forks worker processes.
+    dataset = Dataset(args.cache, args.dataset, args.limit)
+    dataset.to_device(args.device)
     log(f"{len(dataset.records)} images, {len(dataset.train)} for training")
     if not os.path.exists(os.path.join(run, "tokenizer", "merges.txt")):
         train_tokenizer(dataset, os.path.join(run, "tokenizer"), cfg["vocab_size"])
     if args.stop_after == "tokenizer":
         return
-    train_vae(dataset, run, cfg, args)
+    if args.preflight:
+        preflight(dataset, run, cfg, args)
+    budget = args.budget_seconds
+    train_vae(dataset, run, cfg, args, deadline=started + args.vae_share * budget if budget else None)
     if args.stop_after == "vae":
         return
     encode_latents(dataset, run, cfg, args)
     if args.stop_after == "latents":
         return
-    train_diffusion(dataset, run, cfg, args)
+    train_diffusion(dataset, run, cfg, args, deadline=started + budget if budget else None)
     if args.stop_after == "diffusion":
         return
     export(dataset, run, cfg, args.out)
