@@ -54,7 +54,7 @@ struct BenchLive: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load() }
+        let model = try reportingErrors { try modelOptions.load(defaultPrecision: ModelOptions.interactivePrecision) }
         let settings = try reportingErrors { try renderOptions.settings(for: model) }
         let pipeline = Pipeline(model: model)
         // Page the weights in and size BLAS buffers, as the first render of `live` does before
@@ -141,7 +141,7 @@ struct BenchLive: ParsableCommand {
 
     private func report(_ keystrokes: [Keystroke], cancelled: Int, model: DiffusionModel, settings: LiveSettings) {
         let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
-        print("model \(model.name) (native \(nativeSize)×\(nativeSize)); preview \(settings.previewSize)×\(settings.previewSize), "
+        print("model \(model.name) (native \(nativeSize)×\(nativeSize), \(model.precision.rawValue)); preview \(settings.previewSize)×\(settings.previewSize), "
               + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
               + "\(Threads.count) threads, OpenBLAS \(Threads.blasCore)")
         print("typed \(prompt.count) keys, gaps \(minGapMs)–\(maxGapMs) ms (seed \(gapSeed)); "
