@@ -50,6 +50,7 @@ struct BenchTextEncoder: ParsableCommand {
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     func run() throws {
@@ -155,6 +156,7 @@ struct BenchComponent: ParsableCommand {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if size < 8 || size % 8 != 0 { throw ValidationError("--size must be a positive multiple of 8, got \(size)") }
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     func run() throws {

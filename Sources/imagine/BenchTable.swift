@@ -49,6 +49,7 @@ struct BenchTable: ParsableCommand {
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if parsedSizes == nil { throw ValidationError("--sizes must be positive multiples of 8, comma-separated, got '\(sizes)'") }
+        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     private var parsedSizes: [Int]? {
