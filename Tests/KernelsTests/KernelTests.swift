@@ -158,8 +158,10 @@ import Kernels
     }
 
     // (77, 77, 4, 16) runs its heads on different threads; (384, 320, 2, 72) one head at a time
-    // with each GEMM split across the threads; (1100, 1000, 2, 24) in blocks of queries.
-    @Test(arguments: [(5, 5, 1, 4), (7, 3, 3, 5), (77, 77, 4, 16), (384, 320, 2, 72), (1100, 1000, 2, 24)])
+    // with each GEMM split across the threads; (1100, 1000, 2, 24) and (1000, 1100, 1, 16) (also
+    // causal) in blocks of queries.
+    @Test(arguments: [(5, 5, 1, 4), (7, 3, 3, 5), (77, 77, 4, 16), (384, 320, 2, 72), (1100, 1000, 2, 24),
+                      (1000, 1100, 1, 16)])
     func multiHeadAttentionMatchesNaive(shape: (Int, Int, Int, Int)) {
         let (queries, keys, heads, headDim) = shape
         let inner = heads * headDim
