@@ -51,9 +51,8 @@ struct Generate: ParsableCommand {
             + "imagine.json, else 7.5).", valueName: "scale"))
     var cfg: Float?
 
-    @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
-                               valueName: "name"))
-    var sampler: String = SamplerKind.euler.rawValue
+    @Option(help: ArgumentHelp("The sampler.", valueName: "name"))
+    var sampler: SamplerKind = .euler
 
     @Option(help: ArgumentHelp(
         "Seed for the starting noise (default: random, recorded in the PNG and the JSON line)."))
@@ -73,9 +72,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Negative prompt, for every prompt without its own.")
     var negative = ""
 
-    @Option(help: ArgumentHelp("Decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch).",
+    @Option(help: ArgumentHelp("The decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch).",
                                valueName: "name"))
-    var decoder: String = DecoderKind.vae.rawValue
+    var decoder: DecoderKind = .vae
 
     @Flag(help: "Skip prompts whose PNG already exists.")
     var resume = false
@@ -89,10 +88,6 @@ struct Generate: ParsableCommand {
         if prompts.isEmpty == (promptFile == nil) {
             throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
         }
-        if SamplerKind(rawValue: sampler) == nil {
-            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if DecoderKind(rawValue: decoder) == nil { throw ValidationError("unknown decoder '\(decoder)' (vae, tiny, latent)") }
         if rng != "torch" { throw ValidationError("unknown noise generator '\(rng)' (known: torch)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         for (name, value) in [("--width", width), ("--height", height)] {
@@ -126,8 +121,8 @@ struct Generate: ParsableCommand {
         defaults.guidanceScale = cfg ?? model.recommended.cfg ?? 7.5
         defaults.width = width ?? nativeSize
         defaults.height = height ?? nativeSize
-        defaults.sampler = SamplerKind(rawValue: sampler)!
-        defaults.decoder = DecoderKind(rawValue: decoder)!
+        defaults.sampler = sampler
+        defaults.decoder = decoder
 
         var jobs: [(job: PromptJob, request: GenerationRequest)] = []
         var failures = 0

@@ -126,15 +126,15 @@ struct LiveRenderOptions: ParsableArguments {
     var previewSize: Int?
 
     @Option(help: ArgumentHelp(
-        "Decoder of the per-keystroke preview: vae, tiny or latent (default: the model's imagine.json, else tiny "
+        "Decoder of the per-keystroke preview (default: the model's imagine.json, else tiny "
             + "when the model has a tiny decoder, else latent).", valueName: "name"))
-    var previewDecoder: String?
+    var previewDecoder: DecoderKind?
 
     @Option(help: "Milliseconds without a key before the full-quality render starts.")
     var refineDelayMs = 300
 
-    @Option(help: ArgumentHelp("Decoder of the full-quality render: vae, tiny or latent.", valueName: "name"))
-    var decoder: String = DecoderKind.vae.rawValue
+    @Option(help: ArgumentHelp("Decoder of the full-quality render.", valueName: "name"))
+    var decoder: DecoderKind = .vae
 
     @Option(help: ArgumentHelp(
         "Classifier-free guidance; 1 or less turns it off (default: the model's imagine.json, else 0, which suits "
@@ -142,9 +142,8 @@ struct LiveRenderOptions: ParsableArguments {
         valueName: "scale"))
     var cfg: Float?
 
-    @Option(help: ArgumentHelp("Sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).",
-                               valueName: "name"))
-    var sampler: String = SamplerKind.euler.rawValue
+    @Option(help: ArgumentHelp("The sampler of the full-quality render.", valueName: "name"))
+    var sampler: SamplerKind = .euler
 
     func validate() throws {
         if let previewSteps, !(1...2).contains(previewSteps) {
@@ -155,12 +154,6 @@ struct LiveRenderOptions: ParsableArguments {
             throw ValidationError("--preview-size must be a positive multiple of 8, got \(previewSize)")
         }
         if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
-        for name in [decoder, previewDecoder].compactMap({ $0 }) where DecoderKind(rawValue: name) == nil {
-            throw ValidationError("unknown decoder '\(name)' (vae, tiny, latent)")
-        }
-        if SamplerKind(rawValue: sampler) == nil {
-            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
     }
 
     /// Sizes follow the model: the full render at its native size, the preview at most 256².
@@ -169,14 +162,14 @@ struct LiveRenderOptions: ParsableArguments {
         var settings = LiveSettings()
         settings.previewSteps = previewSteps ?? model.recommended.previewSteps ?? 1
         settings.previewSize = previewSize ?? min(nativeSize, 256)
-        settings.previewDecoder = previewDecoder.flatMap(DecoderKind.init(rawValue:))
+        settings.previewDecoder = previewDecoder
             ?? model.recommended.previewDecoder ?? (model.tinyDecoder != nil ? .tiny : .latent)
         settings.refineSteps = steps ?? model.recommended.steps ?? 20
         settings.refineSize = nativeSize
-        settings.refineDecoder = DecoderKind(rawValue: decoder)!
+        settings.refineDecoder = decoder
         settings.refineDelay = Double(refineDelayMs) / 1000
         settings.guidanceScale = cfg ?? model.recommended.cfg ?? 0
-        settings.sampler = SamplerKind(rawValue: sampler)!
+        settings.sampler = sampler
         if (settings.refineDecoder == .tiny || settings.previewDecoder == .tiny) && model.tinyDecoder == nil {
             throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")
         }

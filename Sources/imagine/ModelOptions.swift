@@ -3,7 +3,10 @@ import Foundation
 import Kernels
 import Models
 
+// Typed options: ArgumentParser refuses an unknown value itself, listing the known ones.
 extension Precision: ExpressibleByArgument {}
+extension SamplerKind: ExpressibleByArgument {}
+extension DecoderKind: ExpressibleByArgument {}
 
 /// `--model` and what a model may need besides its own files.
 struct ModelOptions: ParsableArguments {
