@@ -16,16 +16,13 @@
 // and bf16 or fp32 weights alike and nothing is converted twice per block.
 //
 // This file is compiled for the baseline CPU; only functions marked BF16_TARGET use AVX-512, and
-// they are reached only after imagine_bf16_gemm_available() said yes.
+// they are reached only after imagine_bf16_gemm_available() said yes. Off x86-64 only the
+// portable packing remains and the bf16 path reports itself unavailable.
 
 #include "bf16_gemm.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 // Sizes measured on the Zen 5 these machines have (48 KB L1d, 1 MB L2 per core): KC 256–512,
 // MC 96–240 and NC 1024–4096 were within ~10 % of each other; this was best or close to it on
@@ -37,21 +34,6 @@ enum {
     MC = 144,   // rows per packed A block (multiple of MR): 144 KB, inside L2
     NC = 1024,  // columns per packed B block (multiple of NR): 1 MB
 };
-
-int imagine_bf16_gemm_available(void) {
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1)) return 0;  // OSXSAVE
-    unsigned xcr0_low, xcr0_high;
-    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-    // The OS saves SSE, AVX, opmask and both halves of the 32 zmm registers.
-    if ((xcr0_low & 0xE6) != 0xE6) return 0;
-    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    int avx512f = (ebx >> 16) & 1, avx512dq = (ebx >> 17) & 1, avx512bw = (ebx >> 30) & 1,
-        avx512vl = (ebx >> 31) & 1;
-    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return 0;
-    int avx512bf16 = (eax >> 5) & 1;
-    return avx512f && avx512dq && avx512bw && avx512vl && avx512bf16;
-}
 
 static inline uint16_t round_to_bf16(float value) {
     uint32_t bits;
@@ -73,6 +55,67 @@ static inline uint16_t element(const imagine_matrix *x, long i, long k) {
 
 static inline uint32_t pair_word(uint16_t even_k, uint16_t odd_k) {
     return (uint32_t)even_k | ((uint32_t)odd_k << 16);
+}
+
+long imagine_bf16_panel_width(imagine_pack_role role) { return role == IMAGINE_PACK_AS_A ? MR : NR; }
+
+long imagine_bf16_packed_words(imagine_pack_role role, long rows, long columns) {
+    long width = imagine_bf16_panel_width(role);
+    return (rows + width - 1) / width * width * ((columns + 1) / 2);
+}
+
+// A packed operand is the layout pack_a / pack_b give one block, over the whole k: panel after
+// panel, each pairs × width words, so a k slice of a panel starts pc / 2 · width words in.
+
+void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows, long columns,
+                       uint32_t *packed) {
+    long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
+    for (long panel = 0; panel < rows; panel += width) {
+        uint32_t *dst = packed + (panel / width) * pairs * width;
+        for (long r = 0; r < width; r++) {
+            long row = panel + r;
+            for (long p = 0; p < pairs; p++) {
+                dst[p * width + r] = row >= rows ? 0
+                    : pair_word(element(&source, row, 2 * p),
+                                2 * p + 1 < columns ? element(&source, row, 2 * p + 1) : 0);
+            }
+        }
+    }
+}
+
+void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
+                         float *values) {
+    long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
+    for (long i = 0; i < rows; i++) {
+        const uint32_t *src = packed + (i / width) * pairs * width + i % width;
+        for (long k = 0; k < columns; k++) {
+            uint32_t word = src[(k / 2) * width];
+            uint32_t bits = k % 2 ? word & 0xffff0000u : word << 16;
+            memcpy(values + i * columns + k, &bits, 4);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+int imagine_bf16_gemm_available(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1)) return 0;  // OSXSAVE
+    unsigned xcr0_low, xcr0_high;
+    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    // The OS saves SSE, AVX, opmask and both halves of the 32 zmm registers.
+    if ((xcr0_low & 0xE6) != 0xE6) return 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    int avx512f = (ebx >> 16) & 1, avx512dq = (ebx >> 17) & 1, avx512bw = (ebx >> 30) & 1,
+        avx512vl = (ebx >> 31) & 1;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return 0;
+    int avx512bf16 = (eax >> 5) & 1;
+    return avx512f && avx512dq && avx512bw && avx512vl && avx512bf16;
 }
 
 /// Two fp32 rows of 16 values → 16 pair words (low half from `even`, high half from `odd`).
@@ -199,45 +242,6 @@ BF16_TARGET static void micro_kernel(long pairs, const uint32_t *a, const uint32
     }
 }
 
-long imagine_bf16_panel_width(imagine_pack_role role) { return role == IMAGINE_PACK_AS_A ? MR : NR; }
-
-long imagine_bf16_packed_words(imagine_pack_role role, long rows, long columns) {
-    long width = imagine_bf16_panel_width(role);
-    return (rows + width - 1) / width * width * ((columns + 1) / 2);
-}
-
-// A packed operand is the layout pack_a / pack_b give one block, over the whole k: panel after
-// panel, each pairs × width words, so a k slice of a panel starts pc / 2 · width words in.
-
-void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows, long columns,
-                       uint32_t *packed) {
-    long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
-    for (long panel = 0; panel < rows; panel += width) {
-        uint32_t *dst = packed + (panel / width) * pairs * width;
-        for (long r = 0; r < width; r++) {
-            long row = panel + r;
-            for (long p = 0; p < pairs; p++) {
-                dst[p * width + r] = row >= rows ? 0
-                    : pair_word(element(&source, row, 2 * p),
-                                2 * p + 1 < columns ? element(&source, row, 2 * p + 1) : 0);
-            }
-        }
-    }
-}
-
-void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
-                         float *values) {
-    long width = imagine_bf16_panel_width(role), pairs = (columns + 1) / 2;
-    for (long i = 0; i < rows; i++) {
-        const uint32_t *src = packed + (i / width) * pairs * width + i % width;
-        for (long k = 0; k < columns; k++) {
-            uint32_t word = src[(k / 2) * width];
-            uint32_t bits = k % 2 ? word & 0xffff0000u : word << 16;
-            memcpy(values + i * columns + k, &bits, 4);
-        }
-    }
-}
-
 /// Packing buffers, one pair per thread, grown on demand and kept: every call on a thread reuses them.
 static _Thread_local uint32_t *packed_a, *packed_b;
 static _Thread_local size_t packed_a_words, packed_b_words;
@@ -307,3 +311,15 @@ BF16_TARGET void imagine_bf16_gemm(long m, long n, long k, float alpha,
         }
     }
 }
+
+#else  // No AVX512-BF16 off x86-64: the bf16 path is refused before it would run.
+
+int imagine_bf16_gemm_available(void) { return 0; }
+
+void imagine_bf16_gemm(long m, long n, long k, float alpha, imagine_matrix a, imagine_matrix b,
+                       int accumulate, float *c, long ldc) {
+    (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)b; (void)accumulate; (void)c; (void)ldc;
+    abort();
+}
+
+#endif
