@@ -5,9 +5,10 @@ import Testing
 
 /// UNet2DConditionModel against diffusers on Tests/Fixtures/make_unet_fixtures.py's models.
 @Suite struct UNetTests {
-    static func run(_ name: String, isCancelled: @escaping () -> Bool = { false }) throws -> (Tensor, Tensor) {
+    static func run(_ name: String, precision: Precision = .fp32,
+                    isCancelled: @escaping () -> Bool = { false }) throws -> (Tensor, Tensor) {
         let folder = FixturePaths.url("unet/\(name)")
-        let model = try UNet2DConditionModel(folder: folder)
+        let model = try UNet2DConditionModel(folder: folder, precision: precision)
         let inputs = try SafetensorsFile(url: folder.appendingPathComponent("inputs.safetensors"))
         let expected = try SafetensorsFile(url: folder.appendingPathComponent("expected.safetensors"))
         let condition = inputs.contains("timestep_cond") ? try inputs.tensor("timestep_cond") : nil
@@ -23,6 +24,17 @@ import Testing
         #expect(output.shape == reference.shape)
         let error = maxAbsDifference(output, reference) / reference.maxAbs
         #expect(error <= 1e-4, "\(name): relative error \(error)")
+    }
+
+    /// The bf16 path on every U-Net family (conv and linear projections, LCM's time condition)
+    /// against the same fp32 reference: within bf16's error, not the fp32 bar.
+    @Test(.enabled(if: Precision.bf16Available, "this CPU has no AVX512-BF16"),
+          arguments: ["sd15-tiny", "sd21-tiny", "lcm-tiny"])
+    func bf16NoisePredictionStaysWithinBF16OfDiffusers(name: String) throws {
+        let (output, reference) = try Self.run(name, precision: .bf16)
+        #expect(output.shape == reference.shape)
+        let error = maxAbsDifference(output, reference) / reference.maxAbs
+        #expect(error <= 3e-2 && error > 1e-5, "\(name): relative error \(error)")
     }
 
     @Test func cancellationStopsTheCallBetweenBlocks() throws {
