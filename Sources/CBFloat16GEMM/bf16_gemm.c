@@ -35,22 +35,10 @@ enum {
     NC = 1024,  // columns per packed B block (multiple of NR): 1 MB
 };
 
-static inline uint16_t round_to_bf16(float value) {
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  // quiet NaN
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
-void imagine_round_to_bf16(const float *source, uint16_t *destination, long count) {
-    for (long i = 0; i < count; i++) destination[i] = round_to_bf16(source[i]);
-}
-
 /// Element (i, k) of x as bf16 bits.
 static inline uint16_t element(const imagine_matrix *x, long i, long k) {
     long at = i * x->row_stride + k * x->col_stride;
-    return x->is_bf16 ? ((const uint16_t *)x->data)[at] : round_to_bf16(((const float *)x->data)[at]);
+    return x->is_bf16 ? ((const uint16_t *)x->data)[at] : imagine_bf16_round(((const float *)x->data)[at]);
 }
 
 static inline uint32_t pair_word(uint16_t even_k, uint16_t odd_k) {

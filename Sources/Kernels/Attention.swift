@@ -1,5 +1,3 @@
-import CBFloat16GEMM
-
 /// Multi-head scaled dot-product attention for one batch item, on strided buffers.
 ///
 ///   query  [queryCount, heads·headDim] with row stride `queryStride`
@@ -15,7 +13,7 @@ import CBFloat16GEMM
 /// Heads too small for `gemm` to split (the U-Net's 16² and 8² levels, the text encoder) run in
 /// parallel instead, one score matrix per thread; large heads run one after another with each
 /// GEMM and the softmax split across the threads. Heads whose score matrix would outgrow the
-/// caches (4096² at 512², 64 MB) run in blocks of queries instead (`attendInQueryBlocks`).
+/// caches (4096² at 512², 64 MB) run in blocks of queries instead.
 public func multiHeadAttention(
     query: UnsafePointer<Float>, queryStride: Int,
     key: UnsafePointer<Float>, keyStride: Int,
@@ -25,41 +23,79 @@ public func multiHeadAttention(
     causal: Bool, scores: UnsafeMutablePointer<Float>, precision: Precision = .fp32
 ) {
     let scale = 1 / Float(headDim).squareRoot()
+    /// Head h's attention for query rows first ..< first + rows, with `keys` = K_hᵀ and
+    /// `values` = V_h as GEMM operands and the rows' scores in `scores`.
+    func attend(head h: Int, rows first: Int, _ rows: Int, keys: MatrixOperand, values: MatrixOperand,
+                scores: UnsafeMutablePointer<Float>, parallel: Bool) {
+        let column = h * headDim
+        // scores = Q_h · K_hᵀ  [rows, keyCount]
+        gemm(m: rows, n: keyCount, k: headDim,
+             a: MatrixOperand(fp32: query + first * queryStride + column, leadingDimension: queryStride),
+             b: keys, c: scores, ldc: keyCount, precision: precision, parallel: parallel)
+        softmaxRows(scores, rows: rows, width: keyCount, rowStride: keyCount, scale: scale,
+                    causal: causal, causalOffset: keyCount - queryCount + first, parallel: parallel)
+        // output_h = softmax · V_h  [rows, headDim]
+        gemm(m: rows, n: headDim, k: keyCount,
+             a: MatrixOperand(fp32: scores, leadingDimension: keyCount), b: values,
+             c: output + first * outputStride + column, ldc: outputStride, precision: precision, parallel: parallel)
+    }
+    func keys(_ h: Int) -> MatrixOperand {
+        MatrixOperand(fp32: key + h * headDim, leadingDimension: keyStride, transposed: true)
+    }
+    func values(_ h: Int) -> MatrixOperand {
+        MatrixOperand(fp32: value + h * headDim, leadingDimension: valueStride)
+    }
+
     if attentionRunsInQueryBlocks(queryCount: queryCount, keyCount: keyCount) {
-        attendInQueryBlocks(query: query, queryStride: queryStride, key: key, keyStride: keyStride,
-                            value: value, valueStride: valueStride, output: output, outputStride: outputStride,
-                            queryCount: queryCount, keyCount: keyCount, heads: heads, headDim: headDim,
-                            scale: scale, causal: causal, scores: scores, precision: precision)
+        // A block's scores [block, keys] are computed, normalised and multiplied by V while they
+        // are still in the core's cache; blocks run in parallel. Measured at 512² (SD 2.x U-Net,
+        // 4096 tokens, 5 heads of 64): the whole 64 MB score matrix made Q·Kᵀ and P·V run at 265
+        // and 344 GFLOP/s (memory-bound: every score written, read by the softmax, read again by
+        // P·V) where the model's other GEMMs run at 600–750. Each row's softmax sees all its keys,
+        // so no running maximum (online softmax) is needed. In bf16, K and V are packed once per
+        // head and every block reuses them.
+        let block = attentionQueryBlock(keyCount: keyCount)
+        let blocks = (queryCount + block - 1) / block
+        let chunks = min(Threads.count, blocks)
+        for h in 0..<heads {
+            func attendBlocks(keys: MatrixOperand, values: MatrixOperand) {
+                parallelFor(chunks) { range in
+                    for chunk in range {
+                        for b in blocks * chunk / chunks ..< blocks * (chunk + 1) / chunks {
+                            attend(head: h, rows: b * block, min(block, queryCount - b * block),
+                                   keys: keys, values: values, scores: scores + chunk * block * keyCount,
+                                   parallel: false)
+                        }
+                    }
+                }
+            }
+            guard precision == .bf16 else {
+                attendBlocks(keys: keys(h), values: values(h))
+                continue
+            }
+            let packedKeys = PackedBFloat16Matrix(packingB: keys(h), k: headDim, n: keyCount)
+            let packedValues = PackedBFloat16Matrix(packingB: values(h), k: keyCount, n: headDim)
+            packedKeys.withOperand { keys in
+                packedValues.withOperand { values in attendBlocks(keys: keys, values: values) }
+            }
+        }
         return
     }
     let headParallel = attentionRunsHeadsInParallel(queryCount: queryCount, keyCount: keyCount, heads: heads,
                                                     headDim: headDim)
-    func attend(_ heads: Range<Int>, scores: UnsafeMutablePointer<Float>, parallel: Bool) {
-        for h in heads {
-            let column = h * headDim
-            // scores = Q_h · K_hᵀ  [queryCount, keyCount]
-            gemm(transposeB: true, m: queryCount, n: keyCount, k: headDim,
-                 a: query + column, lda: queryStride,
-                 b: key + column, ldb: keyStride,
-                 c: scores, ldc: keyCount, precision: precision, parallel: parallel)
-            softmaxRows(scores, rows: queryCount, width: keyCount, rowStride: keyCount,
-                        scale: scale, causal: causal, causalOffset: keyCount - queryCount, parallel: parallel)
-            // output_h = softmax · V_h  [queryCount, headDim]
-            gemm(m: queryCount, n: headDim, k: keyCount,
-                 a: scores, lda: keyCount,
-                 b: value + column, ldb: valueStride,
-                 c: output + column, ldc: outputStride, precision: precision, parallel: parallel)
-        }
-    }
     guard headParallel else {
-        attend(0..<heads, scores: scores, parallel: true)
+        for h in 0..<heads {
+            attend(head: h, rows: 0, queryCount, keys: keys(h), values: values(h), scores: scores, parallel: true)
+        }
         return
     }
     let chunks = min(Threads.count, heads)
     parallelFor(chunks) { range in
         for chunk in range {
-            attend(heads * chunk / chunks ..< heads * (chunk + 1) / chunks,
-                   scores: scores + chunk * queryCount * keyCount, parallel: false)
+            for h in heads * chunk / chunks ..< heads * (chunk + 1) / chunks {
+                attend(head: h, rows: 0, queryCount, keys: keys(h), values: values(h),
+                       scores: scores + chunk * queryCount * keyCount, parallel: false)
+            }
         }
     }
 }
@@ -93,71 +129,4 @@ private func attentionRunsInQueryBlocks(queryCount: Int, keyCount: Int) -> Bool 
 /// multiple of 12 rows (the bf16 kernel's register tile).
 func attentionQueryBlock(keyCount: Int) -> Int {
     max(12, (128 << 10) / max(1, keyCount) / 12 * 12)
-}
-
-/// Attention one block of queries at a time, each block's scores [block, keys] computed,
-/// normalised and multiplied by V while they are still in the core's cache, blocks in parallel.
-///
-/// Measured at 512² (SD 2.x U-Net, 4096 tokens, 5 heads of 64): building the whole 64 MB score
-/// matrix made Q·Kᵀ and P·V run at 265 and 344 GFLOP/s (memory-bound: every score written,
-/// read by the softmax, read again by P·V) where the model's other GEMMs run at 600–750. Each
-/// row's softmax sees all its keys, so no running maximum (online softmax) is needed. In bf16, K
-/// and V are packed once per head and every block reuses them.
-private func attendInQueryBlocks(
-    query: UnsafePointer<Float>, queryStride: Int,
-    key: UnsafePointer<Float>, keyStride: Int,
-    value: UnsafePointer<Float>, valueStride: Int,
-    output: UnsafeMutablePointer<Float>, outputStride: Int,
-    queryCount: Int, keyCount: Int, heads: Int, headDim: Int,
-    scale: Float, causal: Bool, scores: UnsafeMutablePointer<Float>, precision: Precision
-) {
-    let block = attentionQueryBlock(keyCount: keyCount)
-    let blocks = (queryCount + block - 1) / block
-    let chunks = min(Threads.count, blocks)
-    for h in 0..<heads {
-        let column = h * headDim
-        // Q·Kᵀ takes Kᵀ [headDim, keys] as B; P·V takes V [keys, headDim] as B.
-        let keys = MatrixOperand(fp32: key + column, leadingDimension: keyStride, transposed: true)
-        let values = MatrixOperand(fp32: value + column, leadingDimension: valueStride)
-        func attend(keys: MatrixOperand, values: MatrixOperand) {
-            parallelFor(chunks) { range in
-                for chunk in range {
-                    let blockScores = scores + chunk * block * keyCount
-                    for b in blocks * chunk / chunks ..< blocks * (chunk + 1) / chunks {
-                        let first = b * block, rows = min(block, queryCount - first)
-                        gemm(m: rows, n: keyCount, k: headDim,
-                             a: MatrixOperand(fp32: query + first * queryStride + column, leadingDimension: queryStride),
-                             b: keys, c: blockScores, ldc: keyCount, precision: precision, parallel: false)
-                        softmaxRows(blockScores, rows: rows, width: keyCount, rowStride: keyCount, scale: scale,
-                                    causal: causal, causalOffset: keyCount - queryCount + first, parallel: false)
-                        gemm(m: rows, n: headDim, k: keyCount,
-                             a: MatrixOperand(fp32: blockScores, leadingDimension: keyCount), b: values,
-                             c: output + first * outputStride + column, ldc: outputStride,
-                             precision: precision, parallel: false)
-                    }
-                }
-            }
-        }
-        guard precision == .bf16 else {
-            attend(keys: keys, values: values)
-            continue
-        }
-        // Kᵀ as B: panels over keys, k = headDim. V as B: panels over headDim, k = keys.
-        let role = IMAGINE_PACK_AS_B
-        let packedKeys = packedForBFloat16GEMM(imagine_matrix(data: key + column, is_bf16: 0, is_packed: 0,
-                                                              row_stride: keyStride, col_stride: 1),
-                                               rows: keyCount, columns: headDim, role: role)
-        let packedValues = packedForBFloat16GEMM(imagine_matrix(data: value + column, is_bf16: 0, is_packed: 0,
-                                                                row_stride: 1, col_stride: valueStride),
-                                                 rows: headDim, columns: keyCount, role: role)
-        packedKeys.withUnsafeBufferPointer { kp in
-            packedValues.withUnsafeBufferPointer { vp in
-                let width = imagine_bf16_panel_width(role)
-                attend(keys: MatrixOperand(packed: kp.baseAddress!, panelWidth: width,
-                                           panelStride: imagine_bf16_packed_words(role, 1, headDim)),
-                       values: MatrixOperand(packed: vp.baseAddress!, panelWidth: width,
-                                             panelStride: imagine_bf16_packed_words(role, 1, keyCount)))
-            }
-        }
-    }
 }

@@ -1,13 +1,12 @@
 import CBFloat16GEMM
 import CBLAS
 
-/// One operand of `gemm`: a row-major matrix of fp32 or bf16 elements with `leadingDimension`
-/// elements per stored row, used as it is or transposed; or a bf16 weight packed for the bf16
-/// kernel (`PackedBFloat16Weight`), whose leading dimension is its panel stride in words.
+/// One operand of `gemm`: a row-major fp32 matrix with `leadingDimension` elements per stored row,
+/// used as it is or transposed; or a bf16 matrix packed for the bf16 kernel
+/// (`PackedBFloat16Matrix`), whose leading dimension is its panel stride in words.
 public struct MatrixOperand {
     @usableFromInline enum Elements {
         case fp32(UnsafePointer<Float>)
-        case bf16(UnsafePointer<UInt16>)
         /// Panels of `width` output features: A's rows or B's columns.
         case packed(UnsafePointer<UInt32>, width: Int)
     }
@@ -18,13 +17,6 @@ public struct MatrixOperand {
     @inlinable
     public init(fp32 pointer: UnsafePointer<Float>, leadingDimension: Int, transposed: Bool = false) {
         elements = .fp32(pointer)
-        self.leadingDimension = leadingDimension
-        self.transposed = transposed
-    }
-
-    @inlinable
-    public init(bf16 pointer: UnsafePointer<UInt16>, leadingDimension: Int, transposed: Bool = false) {
-        elements = .bf16(pointer)
         self.leadingDimension = leadingDimension
         self.transposed = transposed
     }
@@ -54,7 +46,6 @@ public struct MatrixOperand {
         let elementOffset = transposed ? column * leadingDimension + row : row * leadingDimension + column
         switch elements {
         case .fp32(let p): return MatrixOperand(fp32: p + elementOffset, leadingDimension: leadingDimension, transposed: transposed)
-        case .bf16(let p): return MatrixOperand(bf16: p + elementOffset, leadingDimension: leadingDimension, transposed: transposed)
         case .packed(let p, let width):
             let features = row + column  // one of them is zero: the side the panels run along
             precondition((row == 0 || column == 0) && features % width == 0, "a packed weight splits by whole panels")
@@ -68,7 +59,6 @@ public struct MatrixOperand {
         let (rowStride, colStride) = transposed ? (1, leadingDimension) : (leadingDimension, 1)
         switch elements {
         case .fp32(let p): return imagine_matrix(data: p, is_bf16: 0, is_packed: 0, row_stride: rowStride, col_stride: colStride)
-        case .bf16(let p): return imagine_matrix(data: p, is_bf16: 1, is_packed: 0, row_stride: rowStride, col_stride: colStride)
         case .packed(let p, _): return imagine_matrix(data: p, is_bf16: 1, is_packed: 1, row_stride: leadingDimension, col_stride: 0)
         }
     }
@@ -80,7 +70,7 @@ public struct MatrixOperand {
 /// Operands carry their own layout (`MatrixOperand`), so callers multiply strided sub-matrices
 /// (one attention head's columns of a [tokens, heads·dim] buffer) without copying them out.
 ///
-/// fp32 × fp32 at `precision` fp32 runs OpenBLAS's sgemm. A bf16 or packed operand, or `precision` bf16,
+/// fp32 × fp32 at `precision` fp32 runs OpenBLAS's sgemm. A packed operand, or `precision` bf16,
 /// runs our AVX512-BF16 kernel (fp32 operands rounded to bf16 as they are packed, fp32 sums);
 /// it takes beta 0 or 1 only, which is all the models use.
 ///
@@ -146,25 +136,6 @@ public func gemm(
             }
         }
     }
-}
-
-/// `gemm` on plain fp32 pointers: op(A) is A[m, k] (row stride lda) or, transposed, A[k, m].
-@inlinable
-public func gemm(
-    transposeA: Bool = false, transposeB: Bool = false,
-    m: Int, n: Int, k: Int,
-    alpha: Float = 1,
-    a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
-    beta: Float = 0,
-    c: UnsafeMutablePointer<Float>, ldc: Int,
-    precision: Precision = .fp32,
-    parallel: Bool = true
-) {
-    gemm(m: m, n: n, k: k, alpha: alpha,
-         a: MatrixOperand(fp32: a, leadingDimension: lda, transposed: transposeA),
-         b: MatrixOperand(fp32: b, leadingDimension: ldb, transposed: transposeB),
-         beta: beta, c: c, ldc: ldc, precision: precision, parallel: parallel)
 }
 
 /// Multiply-adds per GEMM part at least (see `gemm`).

@@ -17,14 +17,14 @@ public enum WeightUse: Sendable, Equatable {
 /// and no packing per call, which cost as much as the products on low-resolution layers).
 public enum WeightMatrix: Sendable, Equatable {
     case fp32(Tensor)
-    case bf16(PackedBFloat16Weight)
+    case bf16(PackedBFloat16Matrix)
 
     /// `tensor` kept in `precision`: as is for fp32, rounded to nearest (ties to even) and packed
     /// for `use` for bf16.
     public init(_ tensor: Tensor, precision: Precision, use: WeightUse) {
         switch precision {
         case .fp32: self = .fp32(tensor)
-        case .bf16: self = .bf16(PackedBFloat16Weight(shape: tensor.shape, bits: roundedToBFloat16(tensor.data), use: use))
+        case .bf16: self = .bf16(PackedBFloat16Matrix(shape: tensor.shape, bits: roundedToBFloat16(tensor.data), use: use))
         }
     }
 
@@ -49,7 +49,7 @@ public enum WeightMatrix: Sendable, Equatable {
         case .bf16(let packed):
             precondition(newShape.first == packed.shape[0] && newShape.reduce(1, *) == packed.shape.reduce(1, *),
                          "cannot reshape \(packed.shape) to \(newShape)")
-            return .bf16(PackedBFloat16Weight(shape: newShape, use: packed.use, words: packed.words))
+            return .bf16(PackedBFloat16Matrix(shape: newShape, use: packed.use, words: packed.words))
         }
     }
 
@@ -110,15 +110,14 @@ public enum WeightMatrix: Sendable, Equatable {
             }
         case .bf16(let packed):
             precondition(packed.use == use, "a weight packed for \(packed.use) used for \(use)")
-            return packed.words.withUnsafeBufferPointer {
-                body(MatrixOperand(packed: $0.baseAddress!, panelWidth: use.panelWidth, panelStride: packed.panelStride))
-            }
+            return packed.withOperand(body)
         }
     }
 }
 
-/// A bf16 weight in the bf16 GEMM's panel layout (see imagine_bf16_pack).
-public struct PackedBFloat16Weight: Sendable, Equatable {
+/// A bf16 matrix in the bf16 GEMM's panel layout (see imagine_bf16_pack): a weight, packed once
+/// at load, or attention's K and V, packed once per head for all its blocks of queries.
+public struct PackedBFloat16Matrix: Sendable, Equatable {
     public let shape: [Int]
     public let use: WeightUse
     let words: [UInt32]
@@ -138,6 +137,25 @@ public struct PackedBFloat16Weight: Sendable, Equatable {
             packedForBFloat16GEMM(imagine_matrix(data: $0.baseAddress!, is_bf16: 1, is_packed: 0, row_stride: columns,
                                                  col_stride: 1),
                                   rows: rows, columns: columns, role: use.packRole)
+        }
+    }
+
+    /// The GEMM operand B [k, n] (fp32) packed as a linear layer's weight [n, k] is.
+    init(packingB operand: MatrixOperand, k: Int, n: Int) {
+        let b = operand.descriptor
+        precondition(b.is_bf16 == 0 && b.is_packed == 0, "only fp32 operands are packed at run time")
+        shape = [n, k]
+        use = .linear
+        // Element (feature j, k index p) is B's (p, j).
+        words = packedForBFloat16GEMM(imagine_matrix(data: b.data, is_bf16: 0, is_packed: 0, row_stride: b.col_stride,
+                                                     col_stride: b.row_stride),
+                                      rows: n, columns: k, role: use.packRole)
+    }
+
+    /// `body` with this matrix as the GEMM operand its use makes it (A or B).
+    func withOperand<R>(_ body: (MatrixOperand) -> R) -> R {
+        words.withUnsafeBufferPointer {
+            body(MatrixOperand(packed: $0.baseAddress!, panelWidth: use.panelWidth, panelStride: panelStride))
         }
     }
 
@@ -182,13 +200,17 @@ func packedForBFloat16GEMM(_ source: imagine_matrix, rows: Int, columns: Int, ro
     }
 }
 
+/// fp32 → bf16 bits, rounded to nearest (ties to even); NaN stays NaN. The C kernel's own
+/// rounding, so values rounded here and values rounded while packing agree bit for bit.
+@inlinable @inline(__always)
+public func bfloat16Bits(_ value: Float) -> UInt16 { imagine_bf16_round(value) }
+
 /// fp32 values rounded to bf16 bits (to nearest, ties to even), on all threads for large arrays.
 public func roundedToBFloat16(_ values: [Float]) -> [UInt16] {
     [UInt16](unsafeUninitializedCapacity: values.count) { buffer, initialized in
         values.withUnsafeBufferPointer { source in
             parallelFor(values.count, minimumPerThread: 1 << 16) { range in
-                imagine_round_to_bf16(source.baseAddress! + range.lowerBound, buffer.baseAddress! + range.lowerBound,
-                                      range.count)
+                for i in range { buffer[i] = bfloat16Bits(source[i]) }
             }
         }
         initialized = values.count

@@ -86,8 +86,8 @@ func winogradConvolution3x3(
             parallelFor(36) { range in
                 for xi in range {
                     gemm(m: outChannels, n: tiles, k: inChannels,
-                         a: u + xi * outChannels * inChannels, lda: inChannels,
-                         b: v + xi * inChannels * tiles, ldb: tiles,
+                         a: MatrixOperand(fp32: u + xi * outChannels * inChannels, leadingDimension: inChannels),
+                         b: MatrixOperand(fp32: v + xi * inChannels * tiles, leadingDimension: tiles),
                          c: m + xi * outChannels * tiles, ldc: tiles, parallel: false)
                 }
             }

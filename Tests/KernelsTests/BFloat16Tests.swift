@@ -65,17 +65,26 @@ struct BFloat16Tests {
                 var c = randomTensor([m * ldc], seed: 3)
                 let c0 = c.data
                 let alpha: Float = 0.7, beta: Float = storedBF16 ? 1 : 0
+                // A as a weight: its logical [m, k] packed once in bf16 (the same rounded values).
+                let logicalA = Tensor(shape: [m, k], data: (0..<m * k).map { e in
+                    let (i, p) = (e / k, e % k)
+                    return transposeA ? a.data[p * lda + i] : a.data[i * lda + p]
+                })
+                let weightA = WeightMatrix(logicalA, precision: .bf16, use: .convolution)
                 a.data.withUnsafeBufferPointer { af in
                     b.data.withUnsafeBufferPointer { bf in
-                        aBits.withUnsafeBufferPointer { ab in
-                            c.data.withUnsafeMutableBufferPointer { cp in
-                                // One operand stored as bf16 (a weight), or both fp32 with bf16 asked for.
-                                let aOperand = storedBF16
-                                    ? MatrixOperand(bf16: ab.baseAddress!, leadingDimension: lda, transposed: transposeA)
-                                    : MatrixOperand(fp32: af.baseAddress!, leadingDimension: lda, transposed: transposeA)
-                                gemm(m: m, n: n, k: k, alpha: alpha, a: aOperand,
-                                     b: MatrixOperand(fp32: bf.baseAddress!, leadingDimension: ldb, transposed: transposeB),
-                                     beta: beta, c: cp.baseAddress!, ldc: ldc, precision: storedBF16 ? .fp32 : .bf16)
+                        c.data.withUnsafeMutableBufferPointer { cp in
+                            let bOperand = MatrixOperand(fp32: bf.baseAddress!, leadingDimension: ldb, transposed: transposeB)
+                            if storedBF16 {
+                                weightA.withOperand(for: .convolution, transposed: false, leadingDimension: k) { aOperand in
+                                    gemm(m: m, n: n, k: k, alpha: alpha, a: aOperand, b: bOperand, beta: beta,
+                                         c: cp.baseAddress!, ldc: ldc)
+                                }
+                            } else {
+                                // Both fp32, bf16 asked for.
+                                gemm(m: m, n: n, k: k, alpha: alpha,
+                                     a: MatrixOperand(fp32: af.baseAddress!, leadingDimension: lda, transposed: transposeA),
+                                     b: bOperand, beta: beta, c: cp.baseAddress!, ldc: ldc, precision: .bf16)
                             }
                         }
                     }

@@ -20,8 +20,10 @@ import Kernels
                 a.data.withUnsafeBufferPointer { ap in
                     b.data.withUnsafeBufferPointer { bp in
                         c.data.withUnsafeMutableBufferPointer { cp in
-                            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                 alpha: alpha, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                            gemm(m: m, n: n, k: k,
+                                 alpha: alpha,
+                                 a: MatrixOperand(fp32: ap.baseAddress!, leadingDimension: lda, transposed: transposeA),
+                                 b: MatrixOperand(fp32: bp.baseAddress!, leadingDimension: ldb, transposed: transposeB),
                                  beta: beta, c: cp.baseAddress!, ldc: ldc)
                         }
                     }

@@ -48,7 +48,12 @@ void imagine_bf16_gemm(long m, long n, long k, float alpha,
                        imagine_matrix a, imagine_matrix b,
                        int accumulate, float *c, long ldc);
 
-/// Rounds count fp32 values to bf16 (to nearest, ties to even; NaN stays NaN).
-void imagine_round_to_bf16(const float *source, uint16_t *destination, long count);
+/// fp32 → bf16 bits, rounded to nearest (ties to even); NaN stays NaN. Inline so that Swift's
+/// conversion loops (weights at load) use this same rounding at full speed.
+static inline uint16_t imagine_bf16_round(float value) {
+    union { float f; uint32_t u; } bits = { value };
+    if ((bits.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits.u >> 16) | 0x40);
+    return (uint16_t)((bits.u + 0x7fffu + ((bits.u >> 16) & 1u)) >> 16);
+}
 
 #endif

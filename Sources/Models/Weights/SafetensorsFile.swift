@@ -139,7 +139,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         default: bits = decode(source, count: count, as: UInt32.self) { bfloat16Bits(Float(bitPattern: $0)) }
         }
         storage.releaseFromMemory(source, byteCount: info.byteRange.count)
-        return .bf16(PackedBFloat16Weight(shape: info.shape, bits: bits, use: use))
+        return .bf16(PackedBFloat16Matrix(shape: info.shape, bits: bits, use: use))
     }
 
     /// The stored bytes of `name`, unconverted and possibly unaligned; valid while this object lives.
@@ -172,14 +172,6 @@ private func decode<Raw: FixedWidthInteger, Value>(
         }
         initialized = count
     }
-}
-
-/// fp32 → bf16 bits, rounded to nearest (ties to even); NaN stays NaN.
-@inline(__always)
-private func bfloat16Bits(_ value: Float) -> UInt16 {
-    let bits = value.bitPattern
-    if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
-    return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
 }
 
 /// The bytes of an open file. An object of its own so that they are released both with their
