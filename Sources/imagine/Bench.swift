@@ -43,14 +43,12 @@ struct BenchTextEncoder: ParsableCommand {
     @Option(help: ArgumentHelp("Write last_hidden_state and pooled (fp32 safetensors) here.", valueName: "file"))
     var saveOutput: String?
 
-    @Option(help: "fp32 or bf16 (weight matrices and matrix products).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
-        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     func run() throws {
@@ -62,7 +60,8 @@ struct BenchTextEncoder: ParsableCommand {
 
         let loadStart = DispatchTime.now()
         let (encoder, clipTokenizer) = try reportingErrors {
-            (try CLIPTextModel(folder: encoderFolder, precision: precision), try CLIPTokenizer(folder: tokenizerFolder))
+            (try CLIPTextModel(folder: encoderFolder, precision: precisionOptions.resolved()),
+             try CLIPTokenizer(folder: tokenizerFolder))
         }
         let loadSeconds = seconds(since: loadStart)
         let tokens = clipTokenizer.encode(prompt)
@@ -147,8 +146,7 @@ struct BenchComponent: ParsableCommand {
     @Option(help: ArgumentHelp("Write the output (`output`, fp32 safetensors) here.", valueName: "file"))
     var saveOutput: String?
 
-    @Option(help: "fp32 or bf16 (weight matrices and matrix products).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -156,7 +154,6 @@ struct BenchComponent: ParsableCommand {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if size < 8 || size % 8 != 0 { throw ValidationError("--size must be a positive multiple of 8, got \(size)") }
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     func run() throws {
@@ -178,7 +175,7 @@ struct BenchComponent: ParsableCommand {
         var description: String
         switch component {
         case .unet:
-            let unet = try reportingErrors { try UNet2DConditionModel(folder: folder, precision: precision) }
+            let unet = try reportingErrors { try UNet2DConditionModel(folder: folder, precision: precisionOptions.resolved()) }
             let sample = try input("sample", latentShape)
             let context = try input("encoder_hidden_states", [batch, 77, unet.config.crossAttentionDim])
             let timestep = try given.map { try $0.tensor("timestep").data[0] } ?? 999
@@ -186,12 +183,12 @@ struct BenchComponent: ParsableCommand {
             call = { try unet(sample, timestep: timestep, context: context, timeCondition: condition) }
             description = "U-Net \(unet.config.blockOutChannels), cross-attention \(unet.config.crossAttentionDim)"
         case .vae:
-            let vae = try reportingErrors { try AutoencoderKL(folder: folder, precision: precision) }
+            let vae = try reportingErrors { try AutoencoderKL(folder: folder, precision: precisionOptions.resolved()) }
             let latents = try input("latents", latentShape)
             call = { try vae.decode(latents) }
             description = "VAE decoder \(vae.config.blockOutChannels)"
         case .tinyDecoder:
-            let tiny = try reportingErrors { try TinyAutoencoder(folder: folder, precision: precision) }
+            let tiny = try reportingErrors { try TinyAutoencoder(folder: folder, precision: precisionOptions.resolved()) }
             let latents = try input("latents", latentShape)
             call = { try tiny.decode(latents) }
             description = "tiny decoder (TAESD)"

@@ -41,15 +41,14 @@ struct BenchTable: ParsableCommand {
     @Flag(help: "Measure only our side.")
     var noPytorch = false
 
-    @Option(help: "Our side's precision: fp32, or bf16 (PyTorch stays fp32, so the error column is bf16's).")
-    var precision: Precision = .fp32
+    /// Our side's; PyTorch stays fp32, so with bf16 the error column is what bf16 costs.
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if parsedSizes == nil { throw ValidationError("--sizes must be positive multiples of 8, comma-separated, got '\(sizes)'") }
-        if let reason = precision.unavailableReason { throw ValidationError(reason) }
     }
 
     private var parsedSizes: [Int]? {
@@ -68,7 +67,7 @@ struct BenchTable: ParsableCommand {
         let rows = try plannedRows(root: root)
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
-        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precision.rawValue), "
+        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precisionOptions.resolved().rawValue), "
              + "OpenBLAS \(Threads.blasCore)")
         emit(reference.map { "PyTorch: \($0.python) (\($0.version))" }
               ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : PyTorchReference.missingReason(python: python)))")
@@ -167,7 +166,7 @@ struct BenchTable: ParsableCommand {
             arguments += ["component", name, row.folder.path, "--size", "\(row.size)", "--batch", "\(row.batch)",
                           "--inputs", inputs.path]
         }
-        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--precision", precision.rawValue,
+        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--precision", precisionOptions.resolved().rawValue,
                       "--save-output", output.path]
         let text = try runChild(executable: Bundle.main.executableURL!, arguments: arguments, environment: [:])
         guard let seconds = number(after: "median ", in: text), let peak = number(after: "peak RSS ", in: text) else {

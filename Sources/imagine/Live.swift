@@ -48,7 +48,7 @@ struct LiveCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load(defaultPrecision: ModelOptions.interactivePrecision) }
+        let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
         let settings = try reportingErrors { try renderOptions.settings(for: model) }
         let outputDirectory = URL(fileURLWithPath: outDir)
 

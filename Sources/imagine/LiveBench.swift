@@ -54,7 +54,7 @@ struct BenchLive: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load(defaultPrecision: ModelOptions.interactivePrecision) }
+        let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
         let settings = try reportingErrors { try renderOptions.settings(for: model) }
         let pipeline = Pipeline(model: model)
         // Page the weights in and size BLAS buffers, as the first render of `live` does before

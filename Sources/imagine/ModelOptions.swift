@@ -4,7 +4,6 @@ import Kernels
 import Models
 
 // Typed options: ArgumentParser refuses an unknown value itself, listing the known ones.
-extension Precision: ExpressibleByArgument {}
 extension SamplerKind: ExpressibleByArgument {}
 extension DecoderKind: ExpressibleByArgument {}
 
@@ -30,17 +29,7 @@ struct ModelOptions: ParsableArguments {
         valueName: "type"))
     var predictionType: String?
 
-    @Option(help: ArgumentHelp(
-        "fp32 (the reference) or bf16 (weights in half the memory, matrix products on the CPU's "
-            + "AVX512-BF16 instructions; faster, pictures ~52–56 dB PSNR from fp32) "
-            + "(default: fp32 for generate; bf16 for live where the CPU has it).",
-        valueName: "format"))
-    var precision: Precision?
-
-    /// What `live` renders in unless told: bf16 where the CPU has it. Its previews must keep up
-    /// with typing, and bf16 measured 1.5× faster per preview (SD-Turbo size: p50 955 ms against
-    /// 1430 ms) at a difference from fp32 no 8-bit picture shows (52–56 dB PSNR).
-    static var interactivePrecision: Precision { Precision.bf16Available ? .bf16 : .fp32 }
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     func validate() throws {
         if let predictionType, PredictionType(rawValue: predictionType) == nil {
@@ -55,7 +44,7 @@ struct ModelOptions: ParsableArguments {
             tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
             tinyDecoder: tinyDecoder.map { URL(fileURLWithPath: $0) },
             predictionType: predictionType.flatMap(PredictionType.init(rawValue:)),
-            precision: precision ?? defaultPrecision)
+            precision: precisionOptions.resolved(defaultPrecision))
     }
 }
 
