@@ -82,6 +82,8 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Render only shard i of n (0 ≤ i < n).", valueName: "i/n"))
     var shard: String?
 
+    @OptionGroup var upscaleOptions: UpscaleOptions
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -160,11 +162,13 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                let path = try PNGOutput.write(result.image, request: request, model: model, to: target)
+                let path = try PNGOutput.write(result.image, request: request, model: model,
+                                                upscale: upscaleOptions.upscale, to: target)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                 progress.clear()
                 FileHandle.standardOutput.write(Data((record(line: job.number, request: request, precision: model.precision,
-                                                             path: path, seconds: seconds) + "\n").utf8))
+                                                             upscale: upscaleOptions.upscale, path: path,
+                                                             seconds: seconds) + "\n").utf8))
             } catch {
                 progress.clear()
                 printError("error: prompt \(job.number) (\(promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)")): \(error)")
@@ -177,12 +181,13 @@ struct Generate: ParsableCommand {
         }
     }
 
-    private func record(line: Int, request r: GenerationRequest, precision: Precision, path: String,
-                        seconds: Double) -> String {
+    private func record(line: Int, request r: GenerationRequest, precision: Precision, upscale: Int,
+                        path: String, seconds: Double) -> String {
         let object: [String: Any] = [
             "path": path, "line": line, "prompt": r.prompt, "negative": r.negativePrompt,
             "seed": r.seed, "steps": r.steps, "cfg": r.guidanceScale, "width": r.width, "height": r.height,
             "sampler": r.sampler.rawValue, "decoder": r.decoder.rawValue, "precision": precision.rawValue,
+            "upscale": upscale,
             "seconds": (seconds * 1000).rounded() / 1000,
         ]
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])

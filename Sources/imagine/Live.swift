@@ -44,6 +44,8 @@ struct LiveCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where Enter saves PNGs (created if missing).", valueName: "dir"))
     var outDir = "."
 
+    @OptionGroup var upscaleOptions: UpscaleOptions
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
@@ -62,6 +64,7 @@ struct LiveCommand: ParsableCommand {
             save: { image in
                 let name = "\(slug(image.job.request.prompt))-\(image.job.request.seed).png"
                 let path = try PNGOutput.write(image.pixels, request: image.job.request, model: model,
+                                               upscale: upscaleOptions.upscale,
                                                to: outputDirectory.appendingPathComponent(name))
                 saved.append(path)
                 return path

@@ -15,11 +15,18 @@ enum PNGOutput {
         }
     }
 
-    /// Writes `image` with `request`'s settings as metadata to `target`, or, when that name is
-    /// taken, to `name-2.png`, `name-3.png`, …; returns the path written.
-    static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, to target: URL) throws -> String {
-        let rgb = rgbImage(image)
-        let text = [(key: "parameters", value: request.a1111Parameters(modelName: model.name, precision: model.precision))]
+    /// Writes `image`, enlarged `upscale` times, with `request`'s settings as metadata to
+    /// `target`, or, when that name is taken, to `name-2.png`, `name-3.png`, …; returns the path
+    /// written. An enlargement is recorded with A1111's keys for post-processing upscales.
+    static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, upscale: Int,
+                      to target: URL) throws -> String {
+        var rgb = rgbImage(image)
+        var parameters = request.a1111Parameters(modelName: model.name, precision: model.precision)
+        if upscale > 1 {
+            rgb = rgb.resizedBicubic(width: rgb.width * upscale, height: rgb.height * upscale)
+            parameters += ", Postprocess upscale by: \(upscale), Postprocess upscaler: Bicubic"
+        }
+        let text = [(key: "parameters", value: parameters)]
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let base = target.deletingPathExtension().lastPathComponent
         var candidate = target

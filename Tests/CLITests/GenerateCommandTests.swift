@@ -112,6 +112,34 @@ import Testing
         }
     }
 
+    // MARK: - Upscaling
+
+    @Test func upscaleEnlargesTheSavedPictureAndSaysSo() throws {
+        try withTemporaryDirectory { dir in
+            let run = try Imagine.generate(["--upscale", "4", "a lighthouse"], in: dir)
+            #expect(run.status == 0, "\(run)")
+            let png = try PNGChunks(contentsOf: dir.appendingPathComponent("00001-a-lighthouse.png"))
+            #expect(png.width == 256 && png.height == 256, "64² × 4")
+            let settings = try #require(png.text["parameters"]?.split(separator: "\n").last.map(String.init))
+            for field in ["Size: 64x64", "Postprocess upscale by: 4", "Postprocess upscaler: Bicubic"] {
+                #expect(settings.contains(field), "\(field) missing from \(settings)")
+            }
+            let record = try #require(try run.jsonRecords().first)
+            #expect((record["upscale"] as? NSNumber)?.intValue == 4)
+            #expect((record["width"] as? NSNumber)?.intValue == 64, "the size the model rendered")
+        }
+    }
+
+    @Test(arguments: ["0", "9"])
+    func anUpscaleOutsideOneToEightIsRefused(value: String) throws {
+        try withTemporaryDirectory { dir in
+            let run = try Imagine.generate(["--upscale", value, "apple"], in: dir)
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("--upscale must be 1…8, got \(value)"), "\(run)")
+            #expect(fileNames(in: dir).isEmpty, "nothing written: \(run)")
+        }
+    }
+
     // MARK: - Never overwrite
 
     @Test func anExistingFileGetsANumberedSiblingAndIsLeftAlone() throws {
