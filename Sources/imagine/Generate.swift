@@ -11,7 +11,7 @@ struct Generate: ParsableCommand {
         discussion: """
             Prompts come from the arguments or from --prompts FILE: plain text (one prompt per \
             line) or JSONL (one object per line: "prompt" and optionally "negative", "seed", \
-            "steps", "cfg", "width", "height", "sampler", "decoder", "out"). Blank lines and \
+            "steps", "cfg", "width", "height", "sampler", "decoder", "upscale", "out"). Blank lines and \
             lines starting with # are skipped. A bad line or a failed prompt is reported with \
             its line number and the rest still render; the exit status is 1 if any failed.
 
@@ -162,12 +162,12 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                let path = try PNGOutput.write(result.image, request: request, model: model,
-                                                upscale: upscaleOptions.upscale, to: target)
+                let upscale = job.upscale ?? upscaleOptions.upscale
+                let path = try PNGOutput.write(result.image, request: request, model: model, upscale: upscale, to: target)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                 progress.clear()
                 FileHandle.standardOutput.write(Data((record(line: job.number, request: request, precision: model.precision,
-                                                             upscale: upscaleOptions.upscale, path: path,
+                                                             upscale: upscale, path: path,
                                                              seconds: seconds) + "\n").utf8))
             } catch {
                 progress.clear()

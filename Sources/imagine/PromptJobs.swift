@@ -15,6 +15,8 @@ struct PromptJob: Equatable {
     var height: Int?
     var sampler: SamplerKind?
     var decoder: DecoderKind?
+    /// Enlargement of the saved PNG (JSONL `upscale`), over `--upscale`.
+    var upscale: Int?
     /// Explicit output path (JSONL `out`), relative to --out-dir unless absolute.
     var out: String?
 
@@ -53,7 +55,7 @@ typealias PromptFileEntry = Result<PromptJob, PromptLineError>
 
 /// Reads a prompt file: plain text (one prompt per line), or JSONL (one object per line with
 /// `prompt` and optionally `negative`, `seed`, `steps`, `cfg`, `width`, `height`, `sampler`,
-/// `decoder`, `out`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
+/// `decoder`, `upscale`, `out`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
 /// lines and lines starting with `#` are skipped.
 func readPromptFile(_ path: String) throws -> [PromptFileEntry] {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -87,7 +89,8 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
     guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
         throw LineProblem("not a valid JSON object")
     }
-    let known: Set = ["prompt", "negative", "seed", "steps", "cfg", "width", "height", "sampler", "decoder", "out"]
+    let known: Set = ["prompt", "negative", "seed", "steps", "cfg", "width", "height", "sampler", "decoder", "upscale",
+                      "out"]
     if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
         throw LineProblem("unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
     }
@@ -125,6 +128,12 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
     if let name = try string("decoder") {
         guard let decoder = DecoderKind(rawValue: name) else { throw LineProblem("unknown decoder \"\(name)\" (vae, tiny, latent)") }
         job.decoder = decoder
+    }
+    if let upscale = try integer("upscale") {
+        guard (1...UpscaleOptions.largest).contains(upscale) else {
+            throw LineProblem("\"upscale\" must be 1…\(UpscaleOptions.largest), got \(upscale)")
+        }
+        job.upscale = upscale
     }
     job.out = try string("out")
     if let out = job.out, out.isEmpty || out.hasSuffix("/") { throw LineProblem("\"out\" must name a file") }

@@ -130,6 +130,24 @@ import Testing
         }
     }
 
+    @Test func aPromptFileLineSetsItsOwnUpscaleOverTheOption() throws {
+        try withTemporaryDirectory { dir in
+            let lines = [
+                #"{"prompt": "own", "upscale": 3}"#,   // 1: its own factor
+                "plain",                                // 2: the option's
+                #"{"prompt": "big", "upscale": 9}"#,   // 3: refused, the others still render
+            ]
+            try lines.joined(separator: "\n").write(to: dir.appendingPathComponent("p.jsonl"), atomically: true,
+                                                    encoding: .utf8)
+            let run = try Imagine.generate(["--upscale", "2", "--prompts", "p.jsonl"], in: dir)
+            #expect(run.status == 1, "\(run)")
+            #expect(run.stderr.contains("p.jsonl:3: \"upscale\" must be 1…8, got 9"), "\(run)")
+            #expect(try PNGChunks(contentsOf: dir.appendingPathComponent("00001-own.png")).width == 192)
+            #expect(try PNGChunks(contentsOf: dir.appendingPathComponent("00002-plain.png")).width == 128)
+            #expect(try run.jsonRecords().compactMap { ($0["upscale"] as? NSNumber)?.intValue } == [3, 2])
+        }
+    }
+
     @Test(arguments: ["0", "9"])
     func anUpscaleOutsideOneToEightIsRefused(value: String) throws {
         try withTemporaryDirectory { dir in
