@@ -243,6 +243,20 @@ static uint32_t *scratch(uint32_t **buffer, size_t *capacity, size_t words) {
     return *buffer;
 }
 
+/* Where one block's panels of width `width` start, and how many words apart they are: a packed
+   weight is used in place (its panels a whole k apart, row_stride words), anything else was just
+   packed into `scratch` for this block (panels `pairs` k-pairs apart). `first` is the block's first
+   row (A) or column (B), `pc` its first k. */
+static inline const uint32_t *block_panels(const imagine_matrix *x, long first, long pc, long width,
+                                           long pairs, const uint32_t *scratch, long *panel_stride) {
+    if (x->is_packed) {
+        *panel_stride = x->row_stride;
+        return (const uint32_t *)x->data + (first / width) * x->row_stride + (pc / 2) * width;
+    }
+    *panel_stride = pairs * width;
+    return scratch;
+}
+
 BF16_TARGET void imagine_bf16_gemm(long m, long n, long k, float alpha,
                                    imagine_matrix a, imagine_matrix b,
                                    int accumulate, float *c, long ldc) {
@@ -263,29 +277,14 @@ BF16_TARGET void imagine_bf16_gemm(long m, long n, long k, float alpha,
             long kc = k - pc < KC ? k - pc : KC;
             long pairs = (kc + 1) / 2;
             int adds = accumulate || pc > 0;
-            // A packed weight is used in place: its panels are a whole k apart (row_stride words).
-            const uint32_t *b_block;
+            if (!b.is_packed) pack_b(&b, pc, kc, jc, nc, pb);
             long b_panel_stride;
-            if (b.is_packed) {
-                b_block = (const uint32_t *)b.data + (jc / NR) * b.row_stride + (pc / 2) * NR;
-                b_panel_stride = b.row_stride;
-            } else {
-                pack_b(&b, pc, kc, jc, nc, pb);
-                b_block = pb;
-                b_panel_stride = pairs * NR;
-            }
+            const uint32_t *b_block = block_panels(&b, jc, pc, NR, pairs, pb, &b_panel_stride);
             for (long ic = 0; ic < m; ic += MC) {
                 long mc = m - ic < MC ? m - ic : MC;
-                const uint32_t *a_block;
+                if (!a.is_packed) pack_a(&a, ic, mc, pc, kc, pa);
                 long a_panel_stride;
-                if (a.is_packed) {
-                    a_block = (const uint32_t *)a.data + (ic / MR) * a.row_stride + (pc / 2) * MR;
-                    a_panel_stride = a.row_stride;
-                } else {
-                    pack_a(&a, ic, mc, pc, kc, pa);
-                    a_block = pa;
-                    a_panel_stride = pairs * MR;
-                }
+                const uint32_t *a_block = block_panels(&a, ic, pc, MR, pairs, pa, &a_panel_stride);
                 for (long jr = 0; jr < nc; jr += NR) {
                     const uint32_t *b_panel = b_block + (jr / NR) * b_panel_stride;
                     long columns = nc - jr < NR ? nc - jr : NR;
