@@ -26,7 +26,9 @@ let package = Package(
         // System libraries (Debian: libopenblas-dev, libpng-dev, libncursesw5-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CCurses", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        // No pkg-config for ncursesw: it only adds -D flags, which SwiftPM drops with a warning;
+        // the module map links the libraries and shim.h switches on the wide-character API.
+        .systemLibrary(name: "CCurses", providers: [.apt(["libncursesw5-dev"])]),
 
         // fp32 tensors and the kernels models are made of; knows nothing of models or files.
         // The bf16 GEMM (AVX512-BF16 intrinsics, chosen at run time) lives in C: Swift cannot

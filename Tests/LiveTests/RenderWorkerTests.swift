@@ -13,7 +13,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
     private(set) var mostAtOnce = 0
 
     func release(_ id: Int) {
-        condition.withLock { released.insert(id) }
+        _ = condition.withLock { released.insert(id) }
     }
 
     /// Waits (bounded) until job `id` has started.

@@ -139,7 +139,7 @@ public final class Pipeline: @unchecked Sendable {
         case .tiny:
             guard let tiny = model.tinyDecoder else { throw GenerationError("this model has no tiny decoder") }
             return try tiny.decode(latents, isCancelled: isCancelled)
-        case .latent: return try model.latentPreview.decode(latents, isCancelled: isCancelled)
+        case .latent: return model.latentPreview.decode(latents, isCancelled: isCancelled)
         }
     }
 
