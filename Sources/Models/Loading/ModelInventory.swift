@@ -40,7 +40,7 @@ public struct ModelInventory: Sendable {
             components = try index.sorted { $0.key < $1.key }.compactMap { name, className in
                 let folder = path.appendingPathComponent(name)
                 let files = try Self.weightFiles(in: folder)
-                let config = Self.config(in: folder)
+                let config = try Self.config(in: folder)
                 if files.isEmpty && config == nil { return nil }  // tokenizer/, scheduler/
                 return try Self.inspectFiles(name: name, className: className, files: files, config: config)
             }
@@ -51,7 +51,7 @@ public struct ModelInventory: Sendable {
                                      reason: "no model_index.json and no .safetensors files in this folder")
             }
             components = [try Self.inspectFiles(name: path.lastPathComponent, className: nil,
-                                                files: files, config: Self.config(in: path))]
+                                                files: files, config: try Self.config(in: path))]
         }
         let families = Set(components.compactMap { $0.family.map(Self.familyName) })
         family = families.count == 1 ? families.first : nil
@@ -61,24 +61,20 @@ public struct ModelInventory: Sendable {
 
     /// `model_index.json`'s component → class map (`"unet": ["diffusers", "UNet2DConditionModel"]`).
     static func modelIndex(_ folder: URL) throws -> [String: String]? {
-        let url = folder.appendingPathComponent("model_index.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw InventoryError(path: url.path, reason: "not a JSON object")
+        guard let json = try ConfigJSON.ifPresent(folder.appendingPathComponent("model_index.json")) else {
+            return nil
         }
         var components: [String: String] = [:]
-        for (key, value) in json where !key.hasPrefix("_") {
-            if let pair = value as? [Any], pair.count == 2, let className = pair[1] as? String {
+        for (key, value) in json.object where !key.hasPrefix("_") {
+            if case .array(let pair) = value, pair.count == 2, case .string(let className) = pair[1] {
                 components[key] = className
             }
         }
         return components
     }
 
-    static func config(in folder: URL) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("config.json").path)
-        else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    static func config(in folder: URL) throws -> ConfigJSON? {
+        try ConfigJSON.ifPresent(folder.appendingPathComponent("config.json"))
     }
 
     static func weightFiles(in folder: URL) throws -> [URL] {
@@ -95,7 +91,7 @@ public struct ModelInventory: Sendable {
     }
 
     static func inspectFiles(name: String, className: String?, files: [URL],
-                             config: [String: Any]?) throws -> Component {
+                             config: ConfigJSON?) throws -> Component {
         var dtypes: [SafetensorsDType: Int] = [:]
         var tensorCount = 0, parameterCount = 0
         var keys: [String: [Int]] = [:]
@@ -118,24 +114,25 @@ public struct ModelInventory: Sendable {
 
     /// Recognises SD 1.x / 2.x components by their config (diffusers folders) or by the key layout
     /// and the cross-attention width (original single-file checkpoints).
-    static func detectFamily(config: [String: Any]?, keys: [String: [Int]]) -> String? {
+    static func detectFamily(config: ConfigJSON?, keys: [String: [Int]]) -> String? {
         if let config {
-            if let width = config["hidden_size"] as? Int, config["model_type"] as? String == "clip_text_model"
-                || (config["architectures"] as? [String])?.contains("CLIPTextModel") == true {
+            let isCLIPText = (try? config.string("model_type")) == "clip_text_model"
+                || (try? config.strings("architectures"))??.contains("CLIPTextModel") == true
+            if isCLIPText, let width = (try? config.int("hidden_size")) ?? nil {
                 switch width {
                 case 768: return "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)"
                 case 1024: return "SD 2.x text encoder (OpenCLIP ViT-H/14 text, width 1024)"
                 default: return "CLIP text encoder, width \(width)"
                 }
             }
-            if let cross = config["cross_attention_dim"] as? Int {
+            if let cross = (try? config.int("cross_attention_dim")) ?? nil {
                 switch cross {
                 case 768: return "SD 1.x U-Net (cross-attention 768)"
                 case 1024: return "SD 2.x U-Net (cross-attention 1024)"
                 default: return "U-Net, cross-attention \(cross)"
                 }
             }
-            if let className = config["_class_name"] as? String { return className }
+            if let className = (try? config.string("_class_name")) ?? nil { return className }
         }
         let crossKey = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
         if let shape = keys[crossKey], shape.count == 2 {

@@ -16,6 +16,6 @@ public struct GenerationRequest: Sendable, Equatable {
 }
 
 /// How latents become pixels: the full VAE, the tiny TAESD decoder, or the per-pixel linear map.
-public enum DecoderKind: String, Sendable, CaseIterable, Decodable {
+public enum DecoderKind: String, Sendable, CaseIterable {
     case vae, tiny, latent
 }

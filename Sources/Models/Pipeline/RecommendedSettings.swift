@@ -4,7 +4,7 @@ import Foundation
 /// gives none: `{"steps": 20, "cfg": 2, "preview_steps": 2, "preview_decoder": "vae"}`. A one-step model such as SD-Turbo
 /// would say `{"steps": 1, "cfg": 0}`. diffusers ignores the file; single-file checkpoints have
 /// none. Every key is optional.
-public struct RecommendedSettings: Sendable, Equatable, Decodable {
+public struct RecommendedSettings: Sendable, Equatable {
     /// Sampler steps of a full-quality render.
     public var steps: Int?
     /// Classifier-free guidance scale.
@@ -21,22 +21,19 @@ public struct RecommendedSettings: Sendable, Equatable, Decodable {
         self.previewDecoder = previewDecoder
     }
 
-    enum CodingKeys: String, CodingKey {
-        case steps, cfg
-        case previewSteps = "preview_steps"
-        case previewDecoder = "preview_decoder"
-    }
-
     /// `folder/imagine.json`, or no recommendations when it is absent.
     public static func load(folder: URL) throws -> RecommendedSettings {
         let url = folder.appendingPathComponent("imagine.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return RecommendedSettings() }
         let settings: RecommendedSettings
         do {
-            settings = try JSONDecoder().decode(RecommendedSettings.self, from: Data(contentsOf: url))
-        } catch {
+            guard let json = try ConfigJSON.ifPresent(url) else { return RecommendedSettings() }
+            settings = RecommendedSettings(
+                steps: try json.int("steps"), cfg: try json.float("cfg"),
+                previewSteps: try json.int("preview_steps"), previewDecoder: try json.choice("preview_decoder"))
+        } catch let error as ConfigError {
             throw ModelLoadError(
-                path: url.path, reason: "not a settings object (steps, cfg, preview_steps, preview_decoder): \(error)")
+                path: url.path,
+                reason: "not a settings object (steps, cfg, preview_steps, preview_decoder): \(error.reason)")
         }
         if let steps = settings.steps, steps < 1 {
             throw ModelLoadError(path: url.path, reason: "steps must be at least 1, got \(steps)")

@@ -62,68 +62,59 @@ public struct SchedulerConfig: Sendable, Equatable {
 
     /// Reads `scheduler_config.json`; errors name the file and the offending key.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ConfigError(file: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        try self.init(json: data, file: url.path)
+        try self.init(try ConfigJSON(contentsOf: url))
     }
 
     /// Parses the bytes of a `scheduler_config.json`; `file` names it in errors.
     public init(json data: Data, file: String) throws {
-        self.file = file
-        // JSONDecoder rather than JSONSerialization: on Linux the latter misreads decimals in the
-        // last bits (0.578948974609375 comes back 2 ulps off), and betas must be exact. JSON5,
-        // because Python writes DPM-Solver's default lambda_min_clipped as -Infinity.
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
-        guard case .object(let json)? = try? decoder.decode(JSONValue.self, from: data) else {
-            throw ConfigError(file: file, reason: "not a JSON object")
-        }
-        let keys = ConfigKeys(json: json, file: file)
-        className = try keys.string("_class_name")
-        trainTimesteps = try keys.int("num_train_timesteps", in: 2...100_000) ?? trainTimesteps
-        betaStart = try keys.double("beta_start")
-        betaEnd = try keys.double("beta_end")
-        betaSchedule = try keys.choice("beta_schedule")
-        trainedBetas = try keys.doubles("trained_betas")
-        rescaleBetasZeroSNR = try keys.bool("rescale_betas_zero_snr") ?? rescaleBetasZeroSNR
-        timestepSpacing = try keys.choice("timestep_spacing")
-        stepsOffset = try keys.int("steps_offset", in: 0...100_000) ?? stepsOffset
-        predictionType = try keys.choice("prediction_type") ?? predictionType
-        useKarrasSigmas = try keys.bool("use_karras_sigmas") ?? useKarrasSigmas
-        finalSigmasType = try keys.choice("final_sigmas_type") ?? finalSigmasType
-        timestepType = try keys.choice("timestep_type") ?? timestepType
-        setAlphaToOne = try keys.bool("set_alpha_to_one") ?? setAlphaToOne
-        clipSample = try keys.bool("clip_sample")
-        clipSampleRange = try keys.double("clip_sample_range") ?? clipSampleRange
-        originalInferenceSteps = try keys.int("original_inference_steps", in: 1...100_000) ?? originalInferenceSteps
-        timestepScaling = try keys.double("timestep_scaling") ?? timestepScaling
-        algorithmType = try keys.string("algorithm_type") ?? algorithmType
-        solverOrder = try keys.int("solver_order", in: 1...3) ?? solverOrder
-        lowerOrderFinal = try keys.bool("lower_order_final") ?? lowerOrderFinal
-        eulerAtFinal = try keys.bool("euler_at_final") ?? eulerAtFinal
+        try self.init(try ConfigJSON(data: data, file: file))
+    }
+
+    init(_ json: ConfigJSON) throws {
+        file = json.file
+        className = try json.string("_class_name")
+        trainTimesteps = try json.int("num_train_timesteps", in: 2...100_000) ?? trainTimesteps
+        betaStart = try json.double("beta_start")
+        betaEnd = try json.double("beta_end")
+        betaSchedule = try json.choice("beta_schedule")
+        trainedBetas = try json.doubles("trained_betas")
+        rescaleBetasZeroSNR = try json.bool("rescale_betas_zero_snr") ?? rescaleBetasZeroSNR
+        timestepSpacing = try json.choice("timestep_spacing")
+        stepsOffset = try json.int("steps_offset", in: 0...100_000) ?? stepsOffset
+        predictionType = try json.choice("prediction_type") ?? predictionType
+        useKarrasSigmas = try json.bool("use_karras_sigmas") ?? useKarrasSigmas
+        finalSigmasType = try json.choice("final_sigmas_type") ?? finalSigmasType
+        timestepType = try json.choice("timestep_type") ?? timestepType
+        setAlphaToOne = try json.bool("set_alpha_to_one") ?? setAlphaToOne
+        clipSample = try json.bool("clip_sample")
+        clipSampleRange = try json.double("clip_sample_range") ?? clipSampleRange
+        originalInferenceSteps = try json.int("original_inference_steps", in: 1...100_000) ?? originalInferenceSteps
+        timestepScaling = try json.double("timestep_scaling") ?? timestepScaling
+        algorithmType = try json.string("algorithm_type") ?? algorithmType
+        solverOrder = try json.int("solver_order", in: 1...3) ?? solverOrder
+        lowerOrderFinal = try json.bool("lower_order_final") ?? lowerOrderFinal
+        eulerAtFinal = try json.bool("euler_at_final") ?? eulerAtFinal
 
         if let betas = trainedBetas, betas.count != trainTimesteps {
-            throw ConfigError(file: file, reason:
+            throw json.fail(
                 "'trained_betas' has \(betas.count) values but num_train_timesteps is \(trainTimesteps)")
         }
         // Euler's sigmas between training timesteps: only linear interpolation is implemented.
-        if let interpolation = try keys.string("interpolation_type"), interpolation != "linear" {
-            throw ConfigError(file: file, reason:
+        if let interpolation = try json.string("interpolation_type"), interpolation != "linear" {
+            throw json.fail(
                 "'interpolation_type' \"\(interpolation)\" is not supported (only \"linear\")")
         }
         // Options that would change the samples, which these samplers do not implement: refuse
         // them rather than quietly sample something else.
         for key in ["thresholding", "use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas",
-                    "use_flow_sigmas", "use_dynamic_shifting"] where try keys.bool(key) == true {
-            throw ConfigError(file: file, reason: "'\(key)': true is not supported")
+                    "use_flow_sigmas", "use_dynamic_shifting"] where try json.bool(key) == true {
+            throw json.fail("'\(key)': true is not supported")
         }
-        if let clipped = try keys.double("lambda_min_clipped"), clipped.isFinite {
-            throw ConfigError(file: file, reason: "'lambda_min_clipped' \(clipped) is not supported (only -inf)")
+        if let clipped = try json.double("lambda_min_clipped"), clipped.isFinite {
+            throw json.fail("'lambda_min_clipped' \(clipped) is not supported (only -inf)")
         }
-        if let variance = try keys.string("variance_type") {
-            throw ConfigError(file: file, reason: "'variance_type' \"\(variance)\" is not supported")
+        if let variance = try json.string("variance_type") {
+            throw json.fail("'variance_type' \"\(variance)\" is not supported")
         }
     }
 }
@@ -159,93 +150,4 @@ public enum FinalSigmas: String, Sendable, CaseIterable {
 
 public enum TimestepType: String, Sendable, CaseIterable {
     case discrete, continuous
-}
-
-/// Any JSON value, decoded with JSONDecoder (which keeps booleans apart from numbers).
-private enum JSONValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    var text: String {
-        switch self {
-        case .null: "null"
-        case .bool(let value): "\(value)"
-        case .number(let value): "\(value)"
-        case .string(let value): "\"\(value)\""
-        case .array(let values): "[\(values.map(\.text).joined(separator: ", "))]"
-        case .object: "an object"
-        }
-    }
-}
-
-/// Typed reads of a config's JSON object; a present key of the wrong type or value throws
-/// naming the file and the key. JSON `null` counts as absent (diffusers writes
-/// `"trained_betas": null`).
-private struct ConfigKeys {
-    let json: [String: JSONValue]
-    let file: String
-
-    private func value(_ key: String) -> JSONValue? {
-        if case .null? = json[key] { return nil }
-        return json[key]
-    }
-
-    private func wrongType(_ key: String, _ expected: String, _ value: JSONValue) -> ConfigError {
-        ConfigError(file: file, reason: "'\(key)' must be \(expected), got \(value.text)")
-    }
-
-    func string(_ key: String) throws -> String? {
-        guard let value = value(key) else { return nil }
-        guard case .string(let string) = value else { throw wrongType(key, "a string", value) }
-        return string
-    }
-
-    func bool(_ key: String) throws -> Bool? {
-        guard let value = value(key) else { return nil }
-        guard case .bool(let bool) = value else { throw wrongType(key, "true or false", value) }
-        return bool
-    }
-
-    func double(_ key: String) throws -> Double? {
-        guard let value = value(key) else { return nil }
-        guard case .number(let number) = value else { throw wrongType(key, "a number", value) }
-        return number
-    }
-
-    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let value = value(key) else { return nil }
-        guard case .number(let number) = value, number.rounded() == number,
-              Double(range.lowerBound) <= number, number <= Double(range.upperBound) else {
-            throw wrongType(key, "an integer in \(range.lowerBound)...\(range.upperBound)", value)
-        }
-        return Int(number)
-    }
-
-    func doubles(_ key: String) throws -> [Double]? {
-        guard let value = value(key) else { return nil }
-        guard case .array(let elements) = value else { throw wrongType(key, "an array of numbers", value) }
-        return try elements.map { element in
-            guard case .number(let number) = element else { throw wrongType(key, "an array of numbers", value) }
-            return number
-        }
-    }
-
-    func choice<Choice: RawRepresentable & CaseIterable>(_ key: String) throws -> Choice?
-    where Choice.RawValue == String {
-        guard let name = try string(key) else { return nil }
-        guard let choice = Choice(rawValue: name) else {
-            let names = Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-            throw ConfigError(file: file, reason: "'\(key)' \"\(name)\" is not one of \(names)")
-        }
-        return choice
-    }
 }

@@ -41,44 +41,29 @@ public struct CLIPTextConfig: Sendable, Equatable {
     /// Reads a transformers `config.json` (a `CLIPTextConfig`, or a full `CLIPConfig` whose
     /// `text_config` is used). Missing fields take transformers' defaults.
     public init(contentsOf url: URL) throws {
-        let fail = { (reason: String) in ConfigError(file: url.path, reason: reason) }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw fail("cannot read: \(error.localizedDescription)") }
-        guard var json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw fail("not a JSON object")
+        let file = try ConfigJSON(contentsOf: url)
+        let json = try file.object("text_config") ?? file
+        func positive(_ key: String, _ fallback: Int) throws -> Int {
+            let value = try json.int(key) ?? fallback
+            guard value > 0 else { throw json.fail("'\(key)' must be a positive integer, got \(value)") }
+            return value
         }
-        if let text = json["text_config"] as? [String: Any] { json = text }
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            guard let value = json[key] else { return fallback }
-            guard let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded(),
-                  number.intValue > 0 || key == "eos_token_id" else {
-                throw fail("'\(key)' must be a positive integer, got \(value)")
-            }
-            return number.intValue
-        }
-        let activationName = json["hidden_act"] as? String ?? "quick_gelu"
+        let activationName = try json.string("hidden_act") ?? "quick_gelu"
         guard let activation = Activation(rawValue: activationName), activation != .silu else {
-            throw fail("unsupported hidden_act '\(activationName)' (expected gelu or quick_gelu)")
+            throw json.fail("unsupported hidden_act '\(activationName)' (expected gelu or quick_gelu)")
         }
         self.init(
-            vocabularySize: try int("vocab_size", 49408),
-            width: try int("hidden_size", 512),
-            intermediateSize: try int("intermediate_size", 2048),
-            layers: try int("num_hidden_layers", 12),
-            heads: try int("num_attention_heads", 8),
-            maxPositions: try int("max_position_embeddings", 77),
+            vocabularySize: try positive("vocab_size", 49408),
+            width: try positive("hidden_size", 512),
+            intermediateSize: try positive("intermediate_size", 2048),
+            layers: try positive("num_hidden_layers", 12),
+            heads: try positive("num_attention_heads", 8),
+            maxPositions: try positive("max_position_embeddings", 77),
             activation: activation,
-            layerNormEps: Float((json["layer_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-5),
-            eosTokenID: try int("eos_token_id", 49407))
+            layerNormEps: try json.float("layer_norm_eps") ?? 1e-5,
+            eosTokenID: try json.int("eos_token_id") ?? 49407)
         guard width % heads == 0 else {
-            throw fail("hidden_size \(width) is not divisible by num_attention_heads \(heads)")
+            throw json.fail("hidden_size \(width) is not divisible by num_attention_heads \(heads)")
         }
     }
-}
-
-/// A model configuration file is unreadable or inconsistent.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let reason: String
-    public var description: String { "\(file): \(reason)" }
 }
