@@ -51,8 +51,8 @@ struct Generate: ParsableCommand {
             + "imagine.json, else 7.5).", valueName: "scale"))
     var cfg: Float?
 
-    @Option(help: ArgumentHelp("The sampler.", valueName: "name"))
-    var sampler: SamplerKind = .euler
+    @Option(help: ArgumentHelp("The sampler (default: the model's imagine.json, else euler).", valueName: "name"))
+    var sampler: SamplerKind?
 
     @Option(help: ArgumentHelp(
         "Seed for the starting noise (default: random, recorded in the PNG and the JSON line)."))
@@ -72,9 +72,10 @@ struct Generate: ParsableCommand {
     @Option(help: "Negative prompt, for every prompt without its own.")
     var negative = ""
 
-    @Option(help: ArgumentHelp("The decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch).",
-                               valueName: "name"))
-    var decoder: DecoderKind = .vae
+    @Option(help: ArgumentHelp(
+        "The decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch) (default: the model's "
+            + "imagine.json, else vae).", valueName: "name"))
+    var decoder: DecoderKind?
 
     @Flag(help: "Skip prompts whose PNG already exists.")
     var resume = false
@@ -115,16 +116,16 @@ struct Generate: ParsableCommand {
 
         let model = try reportingErrors { try modelOptions.load() }
         let pipeline = Pipeline(model: model)
-        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
-        var defaults = GenerationRequest(prompt: "")
+        // The model's defaults, then this command's options, then (per job) the prompt line's.
+        var defaults = GenerationRequest(prompt: "", defaults: model.defaults)
         defaults.negativePrompt = negative
         defaults.seed = seed ?? UInt64.random(in: 0..<(1 << 32))
-        defaults.steps = steps ?? model.recommended.steps ?? 20
-        defaults.guidanceScale = cfg ?? model.recommended.cfg ?? 7.5
-        defaults.width = width ?? nativeSize
-        defaults.height = height ?? nativeSize
-        defaults.sampler = sampler
-        defaults.decoder = decoder
+        defaults.steps = steps ?? defaults.steps
+        defaults.guidanceScale = cfg ?? defaults.guidanceScale
+        defaults.width = width ?? defaults.width
+        defaults.height = height ?? defaults.height
+        defaults.sampler = sampler ?? defaults.sampler
+        defaults.decoder = decoder ?? defaults.decoder
 
         var jobs: [(job: PromptJob, request: GenerationRequest)] = []
         var failures = 0

@@ -136,17 +136,19 @@ struct LiveRenderOptions: ParsableArguments {
     @Option(help: "Milliseconds without a key before the full-quality render starts.")
     var refineDelayMs = 300
 
-    @Option(help: ArgumentHelp("Decoder of the full-quality render.", valueName: "name"))
-    var decoder: DecoderKind = .vae
+    @Option(help: ArgumentHelp(
+        "Decoder of the full-quality render (default: the model's imagine.json, else vae).", valueName: "name"))
+    var decoder: DecoderKind?
 
     @Option(help: ArgumentHelp(
-        "Classifier-free guidance; 1 or less turns it off (default: the model's imagine.json, else 0, which suits "
-            + "one-step models such as SD-Turbo; use 7.5 for classic SD, at twice the cost per step).",
+        "Classifier-free guidance; 1 or less turns it off (default: the model's imagine.json, else 7.5; "
+            + "one-step models such as SD-Turbo want 0, and guidance costs twice per step).",
         valueName: "scale"))
     var cfg: Float?
 
-    @Option(help: ArgumentHelp("The sampler of the full-quality render.", valueName: "name"))
-    var sampler: SamplerKind = .euler
+    @Option(help: ArgumentHelp(
+        "The sampler (default: the model's imagine.json, else euler).", valueName: "name"))
+    var sampler: SamplerKind?
 
     func validate() throws {
         if let previewSteps, !(1...2).contains(previewSteps) {
@@ -159,20 +161,18 @@ struct LiveRenderOptions: ParsableArguments {
         if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
     }
 
-    /// Sizes follow the model: the full render at its native size, the preview at most 256².
+    /// The model's defaults (the full render at its native size, the preview at most 256²) under
+    /// these options.
     func settings(for model: DiffusionModel) throws -> LiveSettings {
-        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
-        var settings = LiveSettings()
-        settings.previewSteps = previewSteps ?? model.recommended.previewSteps ?? 1
-        settings.previewSize = previewSize ?? min(nativeSize, 256)
-        settings.previewDecoder = previewDecoder
-            ?? model.recommended.previewDecoder ?? (model.tinyDecoder != nil ? .tiny : .latent)
-        settings.refineSteps = steps ?? model.recommended.steps ?? 20
-        settings.refineSize = nativeSize
-        settings.refineDecoder = decoder
+        var settings = LiveSettings(defaults: model.defaults)
+        settings.previewSteps = previewSteps ?? settings.previewSteps
+        settings.previewSize = previewSize ?? settings.previewSize
+        settings.previewDecoder = previewDecoder ?? settings.previewDecoder
+        settings.refineSteps = steps ?? settings.refineSteps
+        settings.refineDecoder = decoder ?? settings.refineDecoder
         settings.refineDelay = Double(refineDelayMs) / 1000
-        settings.guidanceScale = cfg ?? model.recommended.cfg ?? 0
-        settings.sampler = sampler
+        settings.guidanceScale = cfg ?? settings.guidanceScale
+        settings.sampler = sampler ?? settings.sampler
         if (settings.refineDecoder == .tiny || settings.previewDecoder == .tiny) && model.tinyDecoder == nil {
             throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")
         }

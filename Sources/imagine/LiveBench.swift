@@ -140,7 +140,7 @@ struct BenchLive: ParsableCommand {
     }
 
     private func report(_ keystrokes: [Keystroke], cancelled: Int, model: DiffusionModel, settings: LiveSettings) {
-        let nativeSize = model.unet.config.sampleSize * model.vaeScaleFactor
+        let nativeSize = model.defaults.size
         print("model \(model.name) (native \(nativeSize)×\(nativeSize), \(model.precision.rawValue)); preview \(settings.previewSize)×\(settings.previewSize), "
               + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
               + "\(Threads.count) threads, OpenBLAS \(Threads.blasCore)")

@@ -80,7 +80,7 @@ final class SessionHarness {
 
 extension LiveSettings {
     static var testing: LiveSettings {
-        var settings = LiveSettings()
+        var settings = LiveSettings(defaults: .standard)
         settings.previewSteps = 1
         settings.previewSize = 32
         settings.previewDecoder = .latent

@@ -2,17 +2,26 @@
 /// pixels on any run and thread count.
 public struct GenerationRequest: Sendable, Equatable {
     public var prompt: String
-    public var negativePrompt: String = ""
+    public var negativePrompt = ""
     public var seed: UInt64 = 0
-    public var steps: Int = 20
+    public var steps: Int
     /// Classifier-free guidance scale; ≤ 1 turns guidance off (one U-Net call per step).
-    public var guidanceScale: Float = 7.5
-    public var width: Int = 512
-    public var height: Int = 512
-    public var sampler: SamplerKind = .euler
-    public var decoder: DecoderKind = .vae
+    public var guidanceScale: Float
+    public var width: Int
+    public var height: Int
+    public var sampler: SamplerKind
+    public var decoder: DecoderKind
 
-    public init(prompt: String) { self.prompt = prompt }
+    /// `prompt` with a model's defaults for everything else (seed 0, no negative prompt).
+    public init(prompt: String, defaults: ModelDefaults = .standard) {
+        self.prompt = prompt
+        steps = defaults.steps
+        guidanceScale = defaults.guidanceScale
+        width = defaults.size
+        height = defaults.size
+        sampler = defaults.sampler
+        decoder = defaults.decoder
+    }
 }
 
 /// How latents become pixels: the full VAE, the tiny TAESD decoder, or the per-pixel linear map.
