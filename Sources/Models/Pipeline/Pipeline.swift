@@ -13,7 +13,7 @@ import Kernels
 public final class Pipeline: @unchecked Sendable {
     public let model: DiffusionModel
     private let cacheLock = NSLock()
-    private var encodings: [String: Tensor] = [:]  // prompt → [1, tokens, width]
+    private var encodings: [String: PromptEncoding] = [:]
     private var encodingOrder: [String] = []
     private let cacheCapacity = 64
 
@@ -35,23 +35,34 @@ public final class Pipeline: @unchecked Sendable {
         public let promptTruncation: (tokens: Int, limit: Int)?
     }
 
-    /// The text encoder's states for `prompt` [1, tokens, width], cached.
-    public func encode(_ prompt: String) -> Tensor {
+    /// A prompt through the tokenizer and the text encoder.
+    public struct PromptEncoding: Sendable {
+        /// The text encoder's last hidden states [1, tokens, width].
+        public let states: Tensor
+        /// The prompt needed more tokens than the text encoder takes; the rest was dropped.
+        public let truncation: (tokens: Int, limit: Int)?
+    }
+
+    /// `prompt` tokenised once and encoded, cached.
+    public func encode(_ prompt: String) -> PromptEncoding {
         cacheLock.lock()
         if let cached = encodings[prompt] {
             cacheLock.unlock()
             return cached
         }
         cacheLock.unlock()
-        let states = model.textEncoder([model.tokenizer.encode(prompt).ids]).lastHiddenState
+        let tokens = model.tokenizer.encode(prompt)
+        let encoding = PromptEncoding(
+            states: model.textEncoder([tokens.ids]).lastHiddenState,
+            truncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
         cacheLock.lock()
         if encodings[prompt] == nil {
-            encodings[prompt] = states
+            encodings[prompt] = encoding
             encodingOrder.append(prompt)
             if encodingOrder.count > cacheCapacity { encodings[encodingOrder.removeFirst()] = nil }
         }
         cacheLock.unlock()
-        return states
+        return encoding
     }
 
     /// The latent shape for a request: [1, latent channels, height / 8, width / 8].
@@ -82,12 +93,12 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Bool = { _ in true },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
-        let tokens = model.tokenizer.encode(request.prompt)
         let useGuidance = request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
-        var context = encode(request.prompt)
+        let prompt = encode(request.prompt)
+        var context = prompt.states
         if useGuidance {
             // diffusers batches [negative, positive]: one U-Net call for both.
-            context = concatenateBatch(encode(request.negativePrompt), context)
+            context = concatenateBatch(encode(request.negativePrompt).states, context)
         }
         // LCM-distilled U-Nets take the guidance scale as an embedding instead of a second pass.
         let timeCondition = model.unet.config.timeConditionDim.map {
@@ -126,8 +137,7 @@ public final class Pipeline: @unchecked Sendable {
             // The linear preview has one pixel per latent; deliver the requested size regardless.
             image = upsampleNearest(image, height: request.height, width: request.width)
         }
-        return Result(image: image, latents: latents,
-                      promptTruncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
+        return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
     }
 
     /// Latents → [1, 3, H, W] in [-1, 1] with the chosen decoder (the latent preview stays at
