@@ -21,11 +21,8 @@ enum PNGOutput {
     static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, upscale: Int,
                       to target: URL) throws -> String {
         var rgb = rgbImage(image)
-        var parameters = request.a1111Parameters(modelName: model.name, precision: model.precision)
-        if upscale > 1 {
-            rgb = rgb.resizedBicubic(width: rgb.width * upscale, height: rgb.height * upscale)
-            parameters += ", Postprocess upscale by: \(upscale), Postprocess upscaler: Bicubic"
-        }
+        if upscale > 1 { rgb = rgb.resizedBicubic(width: rgb.width * upscale, height: rgb.height * upscale) }
+        let parameters = request.a1111Parameters(modelName: model.name, precision: model.precision, upscale: upscale)
         let text = [(key: "parameters", value: parameters)]
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let base = target.deletingPathExtension().lastPathComponent
@@ -40,5 +37,43 @@ enum PNGOutput {
                 suffix += 1
             }
         }
+    }
+}
+
+// MARK: - AUTOMATIC1111 metadata
+
+extension SamplerKind {
+    /// The name AUTOMATIC1111's web UI gives this sampler, so tools that read its metadata
+    /// (`parameters` PNG chunk) recognise ours.
+    var a1111Name: String {
+        switch self {
+        case .euler: return "Euler"
+        case .eulerAncestral: return "Euler a"
+        case .ddim: return "DDIM"
+        case .lcm: return "LCM"
+        case .dpmpp2m: return "DPM++ 2M"
+        case .dpmpp2mKarras: return "DPM++ 2M Karras"
+        }
+    }
+}
+
+extension GenerationRequest {
+    /// The A1111-style `parameters` text: the prompt, then `Negative prompt: …`, then one line of
+    /// `Key: value` pairs. Newlines inside the prompts are kept (A1111 does the same); commas in
+    /// the model name are replaced because readers split that line on ", ". An enlargement is
+    /// recorded with A1111's keys for post-processing upscales.
+    func a1111Parameters(modelName: String, precision: Precision, upscale: Int) -> String {
+        var lines = [prompt]
+        if !negativePrompt.isEmpty { lines.append("Negative prompt: \(negativePrompt)") }
+        let model = modelName.replacingOccurrences(of: ",", with: " ")
+        lines.append("Steps: \(steps), Sampler: \(sampler.a1111Name), CFG scale: \(formatScale(guidanceScale)), "
+                     + "Seed: \(seed), Size: \(width)x\(height), Model: \(model), Decoder: \(decoder.rawValue), "
+                     + "Precision: \(precision.rawValue)"
+                     + (upscale > 1 ? ", Postprocess upscale by: \(upscale), Postprocess upscaler: Bicubic" : ""))
+        return lines.joined(separator: "\n")
+    }
+
+    private func formatScale(_ value: Float) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }
