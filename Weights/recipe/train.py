@@ -289,10 +289,10 @@ def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
 
 
 # --- 2. VAE ------------------------------------------------------------------------------------
-def make_vae(channels):
+def make_vae(channels, latent_channels: int = 4):
     from diffusers import AutoencoderKL
 
-    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=channels,
+    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=latent_channels, block_out_channels=channels,
                          down_block_types=("DownEncoderBlock2D",) * len(channels),
                          up_block_types=("UpDecoderBlock2D",) * len(channels), layers_per_block=1,
                          norm_num_groups=16, sample_size=SIZE, scaling_factor=1.0)
@@ -303,9 +303,28 @@ def make_optimizer(parameters, lr: float, weight_decay: float, device: str):
     return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=device == "cuda" or None)
 
 
+def vae_losses(vae, x: torch.Tensor, g: torch.Generator, args, colour_weight: float = 0.0):
+    """(total, reconstruction, KL) for a batch x [B, 3, H, W] in [-1, 1]. L1 keeps flat colours
+    flat and edges sharper than MSE alone; the KL term is SD's tiny one, enough to keep the latent
+    smooth for diffusion. colour_weight adds an L1 on the mean colour of 8×8 patches (one latent
+    pixel's footprint), which the plain pixel loss lets drift when edges dominate the error. All
+    in fp32 (autocast leaves the encoder's outputs in bf16)."""
+    with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.bf16):
+        posterior = vae.encode(x).latent_dist
+        z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g).to(x.device)
+        reconstruction = vae.decode(z).sample.float()
+    reconstruction_loss = F.l1_loss(reconstruction, x) + F.mse_loss(reconstruction, x)
+    if colour_weight:
+        reconstruction_loss = reconstruction_loss + colour_weight * F.l1_loss(
+            F.avg_pool2d(reconstruction, 8), F.avg_pool2d(x, 8))
+    mean, logvar = posterior.mean.float(), posterior.logvar.float()
+    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean() / z[0].numel()
+    return reconstruction_loss + 1e-4 * kl, reconstruction_loss, kl
+
+
 def train_vae(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> None:
     path = os.path.join(run, "vae.pt")
-    vae = make_vae(cfg["vae_channels"]).to(args.device)
+    vae = make_vae(cfg["vae_channels"], cfg.get("latent_channels", 4)).to(args.device)
     optimizer = make_optimizer(vae.parameters(), cfg["vae_lr"], 0.0, args.device)
     state, step = load_checkpoint(path), 0
     if state:
@@ -325,17 +344,7 @@ def train_vae(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> Non
             x = x[:, :, top:top + crop, left:left + crop].contiguous()
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["vae_lr"], 100)
-        with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.bf16):
-            posterior = vae.encode(x).latent_dist
-            z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=g).to(args.device)
-            reconstruction = vae.decode(z).sample
-        # L1 keeps flat colours flat and edges sharper than MSE alone; the KL term is SD's tiny
-        # one, enough to keep the latent smooth for diffusion. Both in fp32 (autocast leaves the
-        # encoder's outputs in bf16).
-        reconstruction_loss = F.l1_loss(reconstruction.float(), x) + F.mse_loss(reconstruction.float(), x)
-        mean, logvar = posterior.mean.float(), posterior.logvar.float()
-        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean() / z[0].numel()
-        loss = reconstruction_loss + 1e-4 * kl
+        loss, reconstruction_loss, kl = vae_losses(vae, x, g, args)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -384,7 +393,7 @@ def encode_latents(dataset: Dataset, run: str, cfg: dict, args) -> None:
     path = os.path.join(run, "latents.pt")
     if os.path.exists(path):
         return
-    vae = make_vae(cfg["vae_channels"]).to(args.device).eval()
+    vae = make_vae(cfg["vae_channels"], cfg.get("latent_channels", 4)).to(args.device).eval()
     vae.load_state_dict(load_checkpoint(os.path.join(run, "vae.pt"))["vae"])
     stats = normalise_vae_latents(vae, dataset, args.device)
     log(f"latent channel means {np.round(stats['mean'], 3)} stds {np.round(stats['std'], 3)} folded into the VAE")
@@ -423,8 +432,9 @@ def make_unet(cfg: dict):
     channels = cfg["unet_channels"]
     # Attention only at the 8² and 4² levels (and the mid block): at 16² it would cost more than
     # the convolutions and the layout there is mostly local.
+    latent_channels = cfg.get("latent_channels", 4)
     return UNet2DConditionModel(
-        sample_size=LATENT_SIZE, in_channels=4, out_channels=4, layers_per_block=1,
+        sample_size=LATENT_SIZE, in_channels=latent_channels, out_channels=latent_channels, layers_per_block=1,
         block_out_channels=channels, norm_num_groups=32,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
@@ -435,6 +445,26 @@ def alphas_cumprod() -> torch.Tensor:
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(**{k: v for k, v in SCHEDULE.items() if k != "timestep_spacing"}).alphas_cumprod
+
+
+def diffusion_loss(text_encoder, unet, tokenizer, captions, latent_mean, latent_std, index, ab, g, args,
+                   t=None) -> torch.Tensor:
+    """v-prediction MSE for one batch: latents sampled from each image's cached posterior, a
+    timestep per sample (uniform unless t is given), the noise drawn from g."""
+    ids = tokenize(tokenizer, captions).to(args.device)
+    index = index.to(latent_mean.device)
+    x0 = latent_mean[index].float()
+    x0 = (x0 + latent_std[index].float() * torch.randn(x0.shape, generator=g).to(x0.device)).to(args.device)
+    if t is None:
+        t = torch.randint(0, SCHEDULE["num_train_timesteps"], (len(captions),), generator=g)
+    noise = torch.randn(x0.shape, generator=g).to(args.device)
+    a = ab[t].sqrt().view(-1, 1, 1, 1).to(args.device)
+    s = (1 - ab[t]).sqrt().view(-1, 1, 1, 1).to(args.device)
+    noisy, target = a * x0 + s * noise, a * noise - s * x0
+    with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.bf16):
+        context = text_encoder(ids)[0]
+        prediction = unet(noisy, t.to(args.device), encoder_hidden_states=context).sample
+    return F.mse_loss(prediction.float(), target)
 
 
 def train_diffusion(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> None:
@@ -468,21 +498,10 @@ def train_diffusion(dataset: Dataset, run: str, cfg: dict, args, deadline=None) 
         g = generator(args.seed, 4, step)
         indices = dataset.sample(cfg["batch"], g)
         captions = [dataset.caption(i, g, args.caption_dropout) for i in indices]
-        ids = tokenize(tokenizer, captions).to(args.device)
-        index = torch.from_numpy(indices).to(args.device)
-        x0 = latent_mean[index].float() + latent_std[index].float() * torch.randn(
-            (len(indices), 4, LATENT_SIZE, LATENT_SIZE), generator=g).to(args.device)
-        t = torch.randint(0, SCHEDULE["num_train_timesteps"], (len(indices),), generator=g)
-        noise = torch.randn(x0.shape, generator=g).to(args.device)
-        a = ab[t].sqrt().view(-1, 1, 1, 1).to(args.device)
-        s = (1 - ab[t]).sqrt().view(-1, 1, 1, 1).to(args.device)
-        noisy, target = a * x0 + s * noise, a * noise - s * x0
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["lr"], 200)
-        with torch.autocast(args.autocast, dtype=torch.bfloat16, enabled=args.bf16):
-            context = text_encoder(ids)[0]
-            prediction = forward_unet(noisy, t.to(args.device), encoder_hidden_states=context).sample
-        loss = F.mse_loss(prediction.float(), target)
+        loss = diffusion_loss(text_encoder, forward_unet, tokenizer, captions, latent_mean, latent_std,
+                              torch.from_numpy(indices), ab, g, args)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -508,16 +527,15 @@ def fit_latent_preview(cache: dict, dataset: Dataset) -> tuple:
     """Least squares latent pixel → mean RGB of its 8×8 patch, for the engine's instant preview
     (`latent_rgb_factors` in vae/config.json, which diffusers ignores)."""
     index = torch.from_numpy(dataset.train[::4])
-    z = cache["mean"][index].float().permute(0, 2, 3, 1).reshape(-1, 4)
+    channels = cache["mean"].shape[1]
+    z = cache["mean"][index].float().permute(0, 2, 3, 1).reshape(-1, channels)
     rgb = F.avg_pool2d(dataset.pixels(dataset.train[::4]), 8).permute(0, 2, 3, 1).reshape(-1, 3)
     design = torch.cat([z, torch.ones(len(z), 1)], dim=1)
-    solution = torch.linalg.lstsq(design, rgb).solution  # [5, 3]
-    return solution[:4].tolist(), solution[4].tolist()
+    solution = torch.linalg.lstsq(design, rgb).solution  # [channels + 1, 3]
+    return solution[:channels].tolist(), solution[channels].tolist()
 
 
 def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
-    from diffusers import EulerDiscreteScheduler
-
     tokenizer_folder = os.path.join(run, "tokenizer")
     tokenizer = load_tokenizer(tokenizer_folder)
     cache = load_checkpoint(os.path.join(run, "latents.pt"))
@@ -526,8 +544,17 @@ def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
     text_encoder.load_state_dict(state["ema_text"])
     unet = make_unet(cfg)
     unet.load_state_dict(state["ema_unet"])
-    vae = make_vae(cfg["vae_channels"])
+    vae = make_vae(cfg["vae_channels"], cfg.get("latent_channels", 4))
     vae.load_state_dict(cache["vae"])
+    save_model_folder(out, tokenizer_folder, text_encoder, unet, vae, fit_latent_preview(cache, dataset))
+    log(f"exported to {out} (diffusion step {state['step']}, VAE PSNR held-out {cache['psnr']['heldout']:.2f} dB)")
+
+
+def save_model_folder(out: str, tokenizer_folder: str, text_encoder, unet, vae, preview: tuple) -> None:
+    """The diffusers folder both StableDiffusionPipeline and the Swift engine load: fp16 weights,
+    the tokenizer, the scheduler config, and the VAE's latent → RGB preview factors."""
+    from diffusers import EulerDiscreteScheduler
+
     for sub in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
         shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
     os.makedirs(out, exist_ok=True)
@@ -536,7 +563,7 @@ def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
     text_encoder.half().save_pretrained(os.path.join(out, "text_encoder"), safe_serialization=True)
     shutil.copytree(tokenizer_folder, os.path.join(out, "tokenizer"))
     EulerDiscreteScheduler(**SCHEDULE).save_pretrained(os.path.join(out, "scheduler"))
-    factors, bias = fit_latent_preview(cache, dataset)
+    factors, bias = preview
     vae_config_path = os.path.join(out, "vae", "config.json")
     with open(vae_config_path) as f:
         vae_config = json.load(f)
@@ -554,8 +581,7 @@ def export(dataset: Dataset, run: str, cfg: dict, out: str) -> None:
         json.dump(model_index, f, indent=2)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs
                if f.endswith(".safetensors"))
-    log(f"exported to {out}: {size / 2**20:.1f} MiB of weights (diffusion step {state['step']}, "
-        f"VAE PSNR held-out {cache['psnr']['heldout']:.2f} dB)")
+    log(f"{out}: {size / 2**20:.1f} MiB of weights")
 
 
 def preflight(dataset: Dataset, run: str, cfg: dict, args) -> None:
