@@ -131,7 +131,7 @@ import Testing
         let vae = try AutoencoderKL(Weights(checkpoint.vae), config: folderVAE.config)
         let latents = pattern([1, 4, 4, 4], 0.29), image = pattern([1, 3, 8, 8], 0.13)
         #expect(try vae.decode(latents) == folderVAE.decode(latents))
-        #expect(vae.encodeLatents(image) == folderVAE.encodeLatents(image))
+        #expect(try vae.loadEncoder().encodeLatents(image) == folderVAE.loadEncoder().encodeLatents(image))
     }
 
     /// Files written by older transformers have no `text_model.` level in SD 1.x's text keys.

@@ -23,7 +23,7 @@ import Testing
 
     @Test func encodeMatchesDiffusers() throws {
         let (model, inputs, expected) = try Self.fixture()
-        let latents = model.encodeLatents(try inputs.tensor("image"))
+        let latents = try model.loadEncoder().encodeLatents(try inputs.tensor("image"))
         let reference = try expected.tensor("latents")
         #expect(latents.shape == reference.shape)
         let error = maxAbsDifference(latents, reference) / reference.maxAbs

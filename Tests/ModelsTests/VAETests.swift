@@ -31,8 +31,9 @@ import Testing
     func encodeMatchesDiffusers(name: String) throws {
         let (model, inputs, expected) = try Self.fixture(name)
         let image = try inputs.tensor("image")
-        let (mean, logVariance) = model.encode(image)
-        for (label, output) in [("mean", mean), ("logvar", logVariance), ("latents", model.encodeLatents(image))] {
+        let encoder = try model.loadEncoder()
+        let (mean, logVariance) = encoder.encode(image)
+        for (label, output) in [("mean", mean), ("logvar", logVariance), ("latents", encoder.encodeLatents(image))] {
             let error = Self.relativeError(output, try expected.tensor(label))
             #expect(error <= 1e-4, "\(name) \(label): relative error \(error)")
         }
@@ -92,6 +93,19 @@ import Testing
         let key = "decoder.mid_block.attentions.0.to_q.bias"
         let store = RenamedStore(try ShardedStore(folder: folder)) { $0 == key ? nil : $0 }
         #expect { _ = try AutoencoderKL(Weights(store), config: config) } throws: { "\($0)".contains(key) }
+    }
+
+    /// Generating never encodes, so loading builds no encoder: a VAE whose encoder weights are
+    /// missing loads and decodes, and only `loadEncoder` names the missing key.
+    @Test func theEncoderIsBuiltOnlyWhenSomethingEncodes() throws {
+        let folder = FixturePaths.url("vae/kl-tiny")
+        let config = try AutoencoderKLConfig(contentsOf: folder.appendingPathComponent("config.json"))
+        let store = RenamedStore(try ShardedStore(folder: folder)) { $0.hasPrefix("encoder.") ? nil : $0 }
+        let vae = try AutoencoderKL(Weights(store), config: config)
+        let (model, inputs, _) = try Self.fixture("kl-tiny")
+        let latents = try inputs.tensor("latents")
+        #expect(try vae.decode(latents) == model.decode(latents))
+        #expect { _ = try vae.loadEncoder() } throws: { "\($0)".contains("encoder.conv_in.weight") }
     }
 
     /// Checkpoints saved before diffusers renamed the VAE attention (SD 1.x/2.x `vae/`) name it

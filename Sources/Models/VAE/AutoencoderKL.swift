@@ -10,27 +10,31 @@ import Kernels
 ///
 /// Both sides speak *model* latents (what the sampler produces and the U-Net sees): `decode`
 /// applies the scaling that diffusers pipelines apply before calling `vae.decode`, and
-/// `encodeLatents` the inverse after `vae.encode`.
+/// `ImageEncoder.encodeLatents` the inverse after `vae.encode`.
+///
+/// Only the decoder is built at load. The encoder (34 M parameters, 137 MB of fp32 for SD's VAE)
+/// serves only image-to-latent work, which text-to-image never does: `loadEncoder()` builds it
+/// from the same weights when something encodes.
 public struct AutoencoderKL: LatentDecoder {
     public let config: AutoencoderKLConfig
 
-    let encoder: Encoder
-    let quantConv: Conv2d?      // [2·latent, 2·latent, 1, 1]
     let postQuantConv: Conv2d?  // [latent, latent, 1, 1]
     let decoder: Decoder
+    /// The whole VAE's weights, for `loadEncoder` (a memory-mapped file: the encoder's part is
+    /// not read until then).
+    let weights: Weights
 
     /// diffusers' Encoder and Decoder build every GroupNorm with eps 1e-6.
     static let normEps: Float = 1e-6
 
+    /// Builds the decoder from `w`; the encoder waits for `loadEncoder`.
     public init(_ w: Weights, config c: AutoencoderKLConfig) throws {
         config = c
         let latent = c.latentChannels
-        encoder = try Encoder(w["encoder"], config: c)
-        quantConv = c.useQuantConv
-            ? try Conv2d(w["quant_conv"], inChannels: 2 * latent, outChannels: 2 * latent, kernel: 1) : nil
         postQuantConv = c.usePostQuantConv
             ? try Conv2d(w["post_quant_conv"], inChannels: latent, outChannels: latent, kernel: 1) : nil
         decoder = try Decoder(w["decoder"], config: c)
+        weights = w
     }
 
     /// Image pixels per latent pixel along each side (8 for SD).
@@ -47,38 +51,55 @@ public struct AutoencoderKL: LatentDecoder {
         return try decoder(z) { if isCancelled() { throw CancellationError() } }
     }
 
-    /// Image [batch, in, H, W] in [-1, 1] → the posterior diffusers' `latent_dist` describes:
-    /// mean and log variance [batch, latent, H', W'] of the VAE latents (unscaled), the log variance
-    /// clamped to [-30, 20] as `DiagonalGaussianDistribution` does. Each level but the last halves
-    /// a side (rounding down), so H' = H / scaleFactor when it divides.
-    public func encode(_ image: Tensor) -> (mean: Tensor, logVariance: Tensor) {
-        precondition(image.rank == 4 && image.shape[1] == config.inChannels,
-                     "VAE encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
-        var moments = encoder(image)  // [batch, 2·latent, H', W']
-        if let quantConv { moments = quantConv(moments) }
-        let batch = moments.shape[0], latent = config.latentChannels
-        let plane = latent * moments.shape[2] * moments.shape[3]
-        var shape = moments.shape
-        shape[1] = latent
-        var mean = [Float](), logVariance = [Float]()
-        mean.reserveCapacity(batch * plane)
-        logVariance.reserveCapacity(batch * plane)
-        for n in 0..<batch {
-            mean.append(contentsOf: moments.data[(2 * n) * plane ..< (2 * n + 1) * plane])
-            logVariance.append(contentsOf: moments.data[(2 * n + 1) * plane ..< (2 * n + 2) * plane].map {
-                min(max($0, -30), 20)
-            })
-        }
-        return (Tensor(shape: shape, data: mean), Tensor(shape: shape, data: logVariance))
+    /// The encoder half, built from the weights now (image-to-image; text-to-image never needs it).
+    public func loadEncoder() throws -> ImageEncoder {
+        let latent = config.latentChannels
+        return ImageEncoder(
+            config: config,
+            encoder: try Encoder(weights["encoder"], config: config),
+            quantConv: config.useQuantConv
+                ? try Conv2d(weights["quant_conv"], inChannels: 2 * latent, outChannels: 2 * latent, kernel: 1) : nil)
     }
 
-    /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H', W'] =
-    /// (mean − shift_factor) · scaling_factor. The posterior's mode rather than a sample
-    /// (`latent_dist.mode()`, not `.sample()`): the same image always gives the same latents and no
-    /// random source is needed; SD's VAE was trained with a tiny KL weight, so its posterior is
-    /// narrow and a sample lies close to the mode anyway.
-    public func encodeLatents(_ image: Tensor) -> Tensor {
-        mapElements(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
+    /// The VAE's encoder: images → the latent posterior, or straight to model latents.
+    public struct ImageEncoder: Sendable {
+        public let config: AutoencoderKLConfig
+        let encoder: Encoder
+        let quantConv: Conv2d?      // [2·latent, 2·latent, 1, 1]
+
+        /// Image [batch, in, H, W] in [-1, 1] → the posterior diffusers' `latent_dist` describes:
+        /// mean and log variance [batch, latent, H', W'] of the VAE latents (unscaled), the log
+        /// variance clamped to [-30, 20] as `DiagonalGaussianDistribution` does. Each level but the
+        /// last halves a side (rounding down), so H' = H / scaleFactor when it divides.
+        public func encode(_ image: Tensor) -> (mean: Tensor, logVariance: Tensor) {
+            precondition(image.rank == 4 && image.shape[1] == config.inChannels,
+                         "VAE encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
+            var moments = encoder(image)  // [batch, 2·latent, H', W']
+            if let quantConv { moments = quantConv(moments) }
+            let batch = moments.shape[0], latent = config.latentChannels
+            let plane = latent * moments.shape[2] * moments.shape[3]
+            var shape = moments.shape
+            shape[1] = latent
+            var mean = [Float](), logVariance = [Float]()
+            mean.reserveCapacity(batch * plane)
+            logVariance.reserveCapacity(batch * plane)
+            for n in 0..<batch {
+                mean.append(contentsOf: moments.data[(2 * n) * plane ..< (2 * n + 1) * plane])
+                logVariance.append(contentsOf: moments.data[(2 * n + 1) * plane ..< (2 * n + 2) * plane].map {
+                    min(max($0, -30), 20)
+                })
+            }
+            return (Tensor(shape: shape, data: mean), Tensor(shape: shape, data: logVariance))
+        }
+
+        /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H', W'] =
+        /// (mean − shift_factor) · scaling_factor. The posterior's mode rather than a sample
+        /// (`latent_dist.mode()`, not `.sample()`): the same image always gives the same latents and
+        /// no random source is needed; SD's VAE was trained with a tiny KL weight, so its posterior
+        /// is narrow and a sample lies close to the mode anyway.
+        public func encodeLatents(_ image: Tensor) -> Tensor {
+            mapElements(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
+        }
     }
 }
 

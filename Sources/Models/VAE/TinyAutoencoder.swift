@@ -11,11 +11,13 @@ import Kernels
 ///
 /// `decode` returns [-1, 1] like `AutoencoderKL.decode`, as diffusers' `DecoderTiny` does (TAESD
 /// itself works in [0, 1]), so callers treat both decoders alike. TAESD's scaling_factor is 1: it
-/// reads the sampler's latents directly.
+/// reads the sampler's latents directly. Like `AutoencoderKL`, only the decoder is built at load;
+/// `loadEncoder()` builds the encoder when something encodes.
 public struct TinyAutoencoder: LatentDecoder {
     public let config: AutoencoderTinyConfig
-    let encoder: [Layer]  // diffusers' `encoder.layers`: encoder[n] holds `encoder.layers.n`
     let decoder: [Layer]  // diffusers' `decoder.layers`: decoder[n] holds `decoder.layers.n`
+    /// The whole model's weights, for `loadEncoder`.
+    let weights: Weights
 
     /// One entry of diffusers' `nn.Sequential` `layers`. Parameter-free entries (ReLU, upsample)
     /// keep their place so that an array index is the checkpoint's key index.
@@ -42,8 +44,8 @@ public struct TinyAutoencoder: LatentDecoder {
 
     public init(_ w: Weights, config c: AutoencoderTinyConfig) throws {
         config = c
-        encoder = try Self.encoderLayers(w["encoder.layers"], config: c)
         decoder = try Self.decoderLayers(w["decoder.layers"], config: c)
+        weights = w
     }
 
     /// Model latents [batch, latent, h, w] → image [batch, out, f·h, f·w] in about [-1, 1]
@@ -61,14 +63,25 @@ public struct TinyAutoencoder: LatentDecoder {
         return mapElements(h) { $0 * 2 - 1 }
     }
 
-    /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H/f, W/f] =
-    /// (encoder output − shift_factor) · scaling_factor (TAESD's encoder is deterministic).
-    public func encodeLatents(_ image: Tensor) -> Tensor {
-        precondition(image.rank == 4 && image.shape[1] == config.inChannels,
-                     "TAESD encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
-        var h = mapElements(image) { ($0 + 1) / 2 }  // TAESD's [0, 1] convention
-        for layer in encoder { h = layer(h) }
-        return mapElements(h) { ($0 - config.shiftFactor) * config.scalingFactor }
+    /// The encoder half, built from the weights now.
+    public func loadEncoder() throws -> ImageEncoder {
+        ImageEncoder(config: config, layers: try Self.encoderLayers(weights["encoder.layers"], config: config))
+    }
+
+    /// TAESD's encoder: images → model latents.
+    public struct ImageEncoder: Sendable {
+        public let config: AutoencoderTinyConfig
+        let layers: [Layer]  // diffusers' `encoder.layers`: layers[n] holds `encoder.layers.n`
+
+        /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H/f, W/f] =
+        /// (encoder output − shift_factor) · scaling_factor (TAESD's encoder is deterministic).
+        public func encodeLatents(_ image: Tensor) -> Tensor {
+            precondition(image.rank == 4 && image.shape[1] == config.inChannels,
+                         "TAESD encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
+            var h = mapElements(image) { ($0 + 1) / 2 }  // TAESD's [0, 1] convention
+            for layer in layers { h = layer(h) }
+            return mapElements(h) { ($0 - config.shiftFactor) * config.scalingFactor }
+        }
     }
 
     /// diffusers' `EncoderTiny.layers`: stage 0 opens with a conv from the image channels, later
