@@ -43,7 +43,4 @@ public struct Tensor: Sendable, Equatable {
         newShape[0] = range.count
         return Tensor(shape: newShape, data: Array(data[range.lowerBound * width ..< range.upperBound * width]))
     }
-
-    /// Largest absolute value; 0 for an empty tensor.
-    public var maxAbs: Float { data.reduce(0) { max($0, abs($1)) } }
 }

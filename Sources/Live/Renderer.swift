@@ -22,10 +22,8 @@ public struct PipelineRenderer: Renderer {
     public func render(_ job: RenderJob, isCancelled: @escaping @Sendable () -> Bool,
                        onStep: @escaping (Int, Int) -> Void) throws -> RenderedImage {
         let start = DispatchTime.now()
-        let result = try pipeline.generate(job.request, onStep: { progress in
-            onStep(progress.step, progress.steps)
-            return !isCancelled()
-        }, isCancelled: isCancelled)
+        let result = try pipeline.generate(job.request, onStep: { onStep($0.step, $0.steps) },
+                                           isCancelled: isCancelled)
         return RenderedImage(job: job, pixels: result.image,
                              truncation: result.promptTruncation.map { .init(tokens: $0.tokens, limit: $0.limit) },
                              renderSeconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)

@@ -55,13 +55,10 @@ struct Generate: ParsableCommand {
     var sampler: SamplerKind?
 
     @Option(help: ArgumentHelp(
-        "Seed for the starting noise (default: random, recorded in the PNG and the JSON line)."))
+        "Seed for the starting noise, drawn as torch.Generator(\"cpu\").manual_seed(seed) + randn draws it, "
+            + "bit for bit, so a seed starts where diffusers on CPU starts (default: random, recorded in the PNG "
+            + "and the JSON line)."))
     var seed: UInt64?
-
-    @Option(help: ArgumentHelp(
-        "Noise generator. torch, the only one, draws the numbers torch.Generator(\"cpu\").manual_seed(seed) "
-            + "+ randn draws, bit for bit, so a seed starts where diffusers on CPU starts.", valueName: "name"))
-    var rng = "torch"
 
     @Option(help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
     var width: Int?
@@ -91,7 +88,6 @@ struct Generate: ParsableCommand {
         if prompts.isEmpty == (promptFile == nil) {
             throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
         }
-        if rng != "torch" { throw ValidationError("unknown noise generator '\(rng)' (known: torch)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         for (name, value) in [("--width", width), ("--height", height)] {
             if let value, value <= 0 || value % 8 != 0 {
@@ -157,7 +153,6 @@ struct Generate: ParsableCommand {
                 let start = DispatchTime.now()
                 let result = try pipeline.generate(request, onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
-                    return true
                 })
                 if let (tokens, limit) = result.promptTruncation {
                     progress.clear()

@@ -13,3 +13,8 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "lengths \(a.count) and \(b.count) differ")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
+
+extension Tensor {
+    /// Largest absolute value; 0 for an empty tensor (the scale of a relative error).
+    var maxAbs: Float { data.reduce(0) { max($0, abs($1)) } }
+}

@@ -41,21 +41,24 @@ import Testing
         let expected = try SafetensorsFile(url: FixturePaths.url("pipeline/expected/\(name).safetensors"))
         let noise = c.inject ? try expected.tensor("noise") : nil
         var steps: [Int] = []
-        let result = try pipeline.generate(request, initialNoise: noise, onStep: { steps.append($0.step); return true })
+        let result = try pipeline.generate(request, initialNoise: noise, onStep: { steps.append($0.step) })
         #expect(steps == Array(1...c.steps))
         let psnr = Self.psnr(result.image, try expected.tensor("image"))
         #expect(psnr >= 45, "\(name): PSNR \(psnr) dB")
     }
 
-    @Test func stoppingFromTheStepCallbackCancels() throws {
+    @Test func cancellingAfterAStepStopsTheRender() throws {
         let pipeline = Pipeline(model: try Self.model.get())
         var request = GenerationRequest(prompt: "apple")
         request.width = 64
         request.height = 64
         request.steps = 5
+        final class LastStep: @unchecked Sendable { var step = 0 }
+        let last = LastStep()
         #expect(throws: CancellationError.self) {
-            _ = try pipeline.generate(request, onStep: { $0.step < 2 })
+            _ = try pipeline.generate(request, onStep: { last.step = $0.step }, isCancelled: { last.step >= 2 })
         }
+        #expect(last.step == 2)
     }
 
     @Test func badSizesAreRefusedBeforeAnyWork() throws {

@@ -59,8 +59,3 @@ import Testing
         #expect { _ = try UNetConfig(contentsOf: url) } throws: { "\($0)".contains("down_block_types") }
     }
 }
-
-/// max |a − b| over two tensors of the same shape.
-func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-    zip(a.data, b.data).reduce(0) { max($0, abs($1.0 - $1.1)) }
-}

@@ -21,6 +21,17 @@ public struct DiffusionModel: Sendable {
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
     public var vaeScaleFactor: Int { vae.scaleFactor }
 
+    /// The decoder of `kind`: the full VAE, TAESD (when the model has one) or the linear preview.
+    public func decoder(_ kind: DecoderKind) throws -> any LatentDecoder {
+        switch kind {
+        case .vae: return vae
+        case .tiny:
+            guard let tinyDecoder else { throw GenerationError("this model has no tiny decoder") }
+            return tinyDecoder
+        case .latent: return latentPreview
+        }
+    }
+
     public init(name: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel,
                 vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
                 schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) {

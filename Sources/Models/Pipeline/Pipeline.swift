@@ -66,7 +66,7 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// The latent shape for a request: [1, latent channels, height / 8, width / 8].
-    public func latentShape(_ request: GenerationRequest) -> [Int] {
+    func latentShape(_ request: GenerationRequest) -> [Int] {
         [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
     }
 
@@ -87,10 +87,11 @@ public final class Pipeline: @unchecked Sendable {
     ///
     /// - initialNoise: unit Gaussian latents to start from; by default drawn from the seed with the
     ///   torch-compatible generator, so a seed gives the same start as diffusers on CPU.
-    /// - onStep: called after every step; return false to stop (throws `CancellationError`).
-    /// - isCancelled: polled between U-Net blocks, for a stop within milliseconds.
+    /// - onStep: called after every step (progress, previews).
+    /// - isCancelled: the one way to stop: polled between steps and U-Net blocks, for a stop within
+    ///   milliseconds; once it returns true the call throws `CancellationError`.
     public func generate(_ request: GenerationRequest, initialNoise: Tensor? = nil,
-                         onStep: (Progress) -> Bool = { _ in true },
+                         onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
         let useGuidance = request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
@@ -128,29 +129,15 @@ public final class Pipeline: @unchecked Sendable {
                 generator.randn(shape)
             }
             latents = result.latents
-            if !onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised)) {
-                throw CancellationError()
-            }
+            onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised))
         }
-        var image = try decode(latents, with: request.decoder, isCancelled: isCancelled)
+        if isCancelled() { throw CancellationError() }
+        var image = try model.decoder(request.decoder).decode(latents, isCancelled: isCancelled)
         if request.decoder == .latent {
             // The linear preview has one pixel per latent; deliver the requested size regardless.
             image = upsampleNearest(image, height: request.height, width: request.width)
         }
         return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
-    }
-
-    /// Latents → [1, 3, H, W] in [-1, 1] with the chosen decoder (the latent preview stays at
-    /// latent resolution; callers upscale it for display).
-    public func decode(_ latents: Tensor, with decoder: DecoderKind,
-                       isCancelled: () -> Bool = { false }) throws -> Tensor {
-        switch decoder {
-        case .vae: return try model.vae.decode(latents, isCancelled: isCancelled)
-        case .tiny:
-            guard let tiny = model.tinyDecoder else { throw GenerationError("this model has no tiny decoder") }
-            return try tiny.decode(latents, isCancelled: isCancelled)
-        case .latent: return model.latentPreview.decode(latents, isCancelled: isCancelled)
-        }
     }
 
     // MARK: - Guidance

@@ -142,8 +142,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         return .bf16(PackedBFloat16Matrix(shape: info.shape, bits: bits, use: use))
     }
 
-    /// The stored bytes of `name`, unconverted and possibly unaligned; valid while this object lives.
-    public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {
+    /// The stored bytes of `name`, unconverted and possibly unaligned; valid while this object
+    /// lives. For tests: models read tensors through `tensor` and `matrix`.
+    func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {
         guard let info = infos[name] else {
             throw SafetensorsError(file: fileName, tensor: name, reason: "not in the file")
         }
