@@ -52,13 +52,20 @@ sys.path.insert(0, HERE)
 import train  # noqa: E402  (the recipe's shared models, losses, dataset and export)
 
 # The plan: model sizes and schedules. "cpu" is the background run on this 2-core machine;
-# "tiny" exercises every phase in seconds (the resume test).
+# "tiny" exercises every phase in seconds (the resume test). "vae_version" names the VAE's latent
+# space: a model folder whose training.json carries the same version has finished the VAE phase.
+#
+# cpu: the committed sizes. size_race.py (equal CPU seconds, Weights/recipe/size-race.jsonl) had
+# the (16, 32, 64, 128) VAE ahead of (32, 64, 128, 128) with 4 or 8 latent channels at 150 and
+# 300 CPU seconds (18.0 against 17.4 and 16.6 dB held-out), at 2.1× their steps per second, and
+# its decoder is what imagine live previews with, so a larger one would slow every keystroke.
+# The VAE therefore continues from the committed one, with the patch-colour loss its hues lacked.
 PLANS = {
-    "cpu": dict(vae_channels=(32, 64, 128, 128), latent_channels=4, vae_batch=16, vae_crop=64, vae_steps=20000,
-                vae_lr=1e-3, vae_colour_weight=1.0,
+    "cpu": dict(vae_version="v2", vae_channels=(16, 32, 64, 128), latent_channels=4, vae_batch=16, vae_crop=64,
+                vae_steps=5000, vae_lr=1e-3, vae_colour_weight=1.0,
                 unet_channels=(64, 128, 128), text_width=256, text_layers=4,
                 batch=64, lr=4e-4, warmup=500, ema=0.999, caption_dropout=0.1, bf16=True),
-    "tiny": dict(vae_channels=(16, 16, 16, 16), latent_channels=4, vae_batch=4, vae_crop=32, vae_steps=6,
+    "tiny": dict(vae_version="tiny", vae_channels=(16, 16, 16, 16), latent_channels=4, vae_batch=4, vae_crop=32, vae_steps=6,
                  vae_lr=1e-3, vae_colour_weight=1.0,
                  unet_channels=(32, 32, 32), text_width=64, text_layers=1,
                  batch=4, lr=1e-3, warmup=2, ema=0.9, caption_dropout=0.1, bf16=False),
@@ -163,8 +170,10 @@ class Run:
         return self.start_from_committed()
 
     def start_from_committed(self) -> dict:
-        """A new machine: take the committed tokenizer, and the committed VAE / text encoder and
-        U-Net where their architecture is the plan's."""
+        """No checkpoint (a new machine): the committed tokenizer always; the committed VAE as the
+        start of the VAE phase where its architecture is the plan's, or as its result where the
+        committed folder's training.json says it already has the plan's vae_version; the
+        committed text encoder and U-Net as the start of diffusion where theirs is the plan's."""
         import shutil
 
         os.makedirs(self.dir, exist_ok=True)
@@ -177,19 +186,23 @@ class Run:
             from diffusers import AutoencoderKL
 
             state["vae"] = AutoencoderKL.from_pretrained(os.path.join(COMMITTED, "vae")).float().state_dict()
-            state["phase"], state["step"] = "latents", 0
-            log("starting from the committed VAE (same architecture as the plan)")
-            unet_config = read_config(os.path.join(COMMITTED, "unet", "config.json"))
-            if tuple(unet_config.get("block_out_channels", ())) == tuple(self.plan["unet_channels"]):
-                from diffusers import UNet2DConditionModel
-                from transformers import CLIPTextModel
-
-                unet = UNet2DConditionModel.from_pretrained(os.path.join(COMMITTED, "unet")).float()
-                text = CLIPTextModel.from_pretrained(os.path.join(COMMITTED, "text_encoder")).float()
-                state["initial_unet"], state["initial_text"] = unet.state_dict(), text.state_dict()
-                log("and from its text encoder and U-Net")
+            trained = read_config(os.path.join(COMMITTED, "training.json"))
+            if trained.get("plan", {}).get("vae_version") == self.plan["vae_version"]:
+                state["phase"] = "latents"
+                log(f"the committed VAE is {self.plan['vae_version']}: its latent space is kept")
+            else:
+                log(f"fine-tuning the committed VAE into {self.plan['vae_version']}")
         else:
-            log("the committed VAE is not the plan's: training a VAE from scratch")
+            log("the committed VAE is not the plan's architecture: training a VAE from scratch")
+        unet_config = read_config(os.path.join(COMMITTED, "unet", "config.json"))
+        if tuple(unet_config.get("block_out_channels", ())) == tuple(self.plan["unet_channels"]):
+            from diffusers import UNet2DConditionModel
+            from transformers import CLIPTextModel
+
+            unet = UNet2DConditionModel.from_pretrained(os.path.join(COMMITTED, "unet")).float()
+            text = CLIPTextModel.from_pretrained(os.path.join(COMMITTED, "text_encoder")).float()
+            state["initial_unet"], state["initial_text"] = unet.state_dict(), text.state_dict()
+            log("diffusion starts from the committed text encoder and U-Net")
         return state
 
     def checkpoint(self, state: dict, entry: dict) -> None:
@@ -230,6 +243,7 @@ class Run:
         optimizer = train.make_optimizer(vae.parameters(), plan["vae_lr"], 0.0, "cpu")
         if "vae" in state:
             vae.load_state_dict(state["vae"])
+        if "vae_optimizer" in state:
             optimizer.load_state_dict(state["vae_optimizer"])
         heldout = self.dataset.pixels(self.heldout)
         step, total, crop = state["step"], plan["vae_steps"], plan["vae_crop"]

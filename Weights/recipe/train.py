@@ -4,10 +4,10 @@ folder (fp16 safetensors) that StableDiffusionPipeline and the Swift engine both
 
     nice -n 19 python Weights/recipe/train.py                 # CPU: the committed model
     python Weights/recipe/train.py --gpu --dataset .gpu-pack/imagine-mini-dataset.npz \
-        --budget-seconds 450 --vae-share 0.35 --preflight     # one GPU, ≤ 10 minutes (gpu_run.sh)
+        --budget-seconds 450 --vae-share 0.35 --preflight     # one GPU, ≤ 10 minutes (remote/gpu_run.sh)
     ... --resume                                              # continue a stopped run
 
---dataset takes a data.py dataset folder or a pack from pack.py (decoded in parallel into the same
+--dataset takes a data.py dataset folder or a pack from remote/pack.py (decoded in parallel into the same
 uint8 array). --budget-seconds fits the VAE and diffusion schedules to a wall-clock budget: each
 stage measures its step rate after a few steps and shortens its cosine schedule to end by its
 deadline. --preflight first runs every stage for two steps (same models, same device) into
@@ -87,7 +87,7 @@ class Dataset:
                 self.records = [json.loads(line) for line in f]
             self.images = np.load(os.path.join(path, "images.npy"), mmap_mode="r")  # uint8 [N, 128, 128, 3]
         else:
-            sys.path.insert(0, HERE)
+            sys.path.insert(0, os.path.join(HERE, "remote"))
             from pack import load_pack
 
             started = time.time()

@@ -2,9 +2,9 @@
 # imagine-mini's GPU training run, for one ≤ 10-minute command on the lent GPU machine
 # (repository root as the working directory, the pack carried as the ignored folder .gpu-pack/):
 #
-#   bash Weights/recipe/gpu_run.sh          # run(command=..., carry=[".gpu-pack"], timeout_s=600)
+#   bash Weights/recipe/remote/gpu_run.sh          # run(command=..., carry=[".gpu-pack"], timeout_s=600)
 #
-# .gpu-pack/ comes from `python Weights/recipe/pack.py` (the dataset as AVIF mosaics and
+# .gpu-pack/ comes from `python Weights/recipe/remote/pack.py` (the dataset as AVIF mosaics and
 # diffusers-min.zip: that machine's Python has torch and transformers but no diffusers).
 # Writes to $OUT (at most 8 files of ≤ 16 MiB come back): env.txt, train.log, run.json and the
 # exported model as model.tar split into ≤ 15 MiB parts (model.tar.00, .01, …); README.md

@@ -2,7 +2,7 @@
 """Packs the dataset data.py built (440 MB of raw arrays) small enough to travel to a GPU machine
 that cannot reach the Debian mirrors, and decodes such a pack back into the same arrays.
 
-    nice -n 19 python Weights/recipe/pack.py [--cache ~/.cache/imagine-mini] [--out .gpu-pack]
+    nice -n 19 python Weights/recipe/remote/pack.py [--cache ~/.cache/imagine-mini] [--out .gpu-pack]
 
 Writes OUT/imagine-mini-dataset.npz (one file, opened with np.load(allow_pickle=False)):
     tiles, offsets   the images as mosaics of GRID×GRID pictures (1024² for GRID 8), each one AVIF
@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 PACK_NAME = "imagine-mini-dataset.npz"
 VENDOR_NAME = "diffusers-min.zip"
 FORMAT = "imagine-mini-pack-1"
