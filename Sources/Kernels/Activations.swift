@@ -99,16 +99,3 @@ public func geglu(_ x: Tensor) -> Tensor {
     }
     return y
 }
-
-/// a += b, element-wise (residual connections).
-public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
-    precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
-    a.data.withUnsafeMutableBufferPointer { ap in
-        b.data.withUnsafeBufferPointer { bp in
-            let x = ap.baseAddress!, y = bp.baseAddress!
-            parallelFor(ap.count, minimumPerThread: 65_536) { range in
-                for i in range { x[i] += y[i] }
-            }
-        }
-    }
-}

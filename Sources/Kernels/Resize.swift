@@ -25,24 +25,6 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     return y
 }
 
-/// Concatenates along dimension 1 (channels): [b, c₁, …] + [b, c₂, …] → [b, c₁ + c₂, …]
-/// (the U-Net's skip connections).
-public func concatenateChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(a.shape[0] == b.shape[0] && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
-                 "concatenate: shapes \(a.shape) and \(b.shape) differ outside the channel dimension")
-    let batch = a.shape[0]
-    let aItem = a.count / batch, bItem = b.count / batch
-    var shape = a.shape
-    shape[1] += b.shape[1]
-    var data = [Float]()
-    data.reserveCapacity(a.count + b.count)
-    for n in 0..<batch {
-        data.append(contentsOf: a.data[n * aItem ..< (n + 1) * aItem])
-        data.append(contentsOf: b.data[n * bItem ..< (n + 1) * bItem])
-    }
-    return Tensor(shape: shape, data: data)
-}
-
 /// Nearest-neighbour resize to height × width (`F.interpolate(size=…, mode="nearest")`: source index
 /// ⌊dst · in/out⌋). The exact 2× case takes the faster path above.
 public func upsampleNearest(_ x: Tensor, height: Int, width: Int) -> Tensor {

@@ -177,16 +177,3 @@ public struct GenerationError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
-
-/// Stacks two tensors along the batch dimension: [a; b].
-func concatenateBatch(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(Array(a.shape.dropFirst()) == Array(b.shape.dropFirst()), "batch concat: \(a.shape) vs \(b.shape)")
-    var shape = a.shape
-    shape[0] += b.shape[0]
-    return Tensor(shape: shape, data: a.data + b.data)
-}
-
-func scale(_ x: inout Tensor, by factor: Float) {
-    if factor == 1 { return }
-    for i in x.data.indices { x.data[i] *= factor }
-}

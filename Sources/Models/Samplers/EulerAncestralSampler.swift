@@ -26,10 +26,8 @@ public struct EulerAncestralSampler: Sampler {
         prediction = config.predictionType
     }
 
-    /// x / √(σ² + 1): unit variance, as the U-Net was trained to see.
     public func scaleModelInput(_ latents: Tensor, step: Int) -> Tensor {
-        let scale = (sigmas[step] * sigmas[step] + 1).squareRoot()
-        return elementwise(latents) { $0 / scale }
+        eulerModelInput(latents, sigma: sigmas[step])
     }
 
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,

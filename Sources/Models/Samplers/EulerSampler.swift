@@ -39,10 +39,8 @@ public struct EulerSampler: Sampler {
         prediction = config.predictionType
     }
 
-    /// x / √(σ² + 1): unit variance, as the U-Net was trained to see.
     public func scaleModelInput(_ latents: Tensor, step: Int) -> Tensor {
-        let scale = (sigmas[step] * sigmas[step] + 1).squareRoot()
-        return elementwise(latents) { $0 / scale }
+        eulerModelInput(latents, sigma: sigmas[step])
     }
 
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,
@@ -53,6 +51,13 @@ public struct EulerSampler: Sampler {
         // x + (dx/dσ)·Δσ with dx/dσ = (x − x₀)/σ.
         return (elementwise(latents, denoised) { x, x0 in x + (x - x0) / sigma * dt }, denoised)
     }
+}
+
+/// The Euler schedulers' `scale_model_input`: x / √(σ² + 1), unit variance, as the U-Net was
+/// trained to see.
+func eulerModelInput(_ latents: Tensor, sigma: Float) -> Tensor {
+    let scale = (sigma * sigma + 1).squareRoot()
+    return elementwise(latents) { $0 / scale }
 }
 
 /// The Euler schedulers' `init_noise_sigma`: the largest σ, or the standard deviation of x at it,

@@ -99,29 +99,3 @@ extension PredictionType {
         }
     }
 }
-
-// --- elementwise latent arithmetic ---
-//
-// Updates are written as the per-element formula, operations in diffusers' order: where a step
-// cancels large terms (x and its update at σ in the thousands), matching diffusers' rounding
-// is what keeps the results within 1e-6 rather than 1e-3 of its.
-
-func elementwise(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
-    Tensor(shape: a.shape, data: a.data.map(f))
-}
-
-func elementwise(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-    precondition(a.shape == b.shape, "sampler tensors differ in shape: \(a.shape) vs \(b.shape)")
-    return Tensor(shape: a.shape, data: zip(a.data, b.data).map(f))
-}
-
-func elementwise(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
-    precondition(a.shape == b.shape && a.shape == c.shape,
-                 "sampler tensors differ in shape: \(a.shape), \(b.shape), \(c.shape)")
-    return Tensor(shape: a.shape, data: a.data.indices.map { f(a.data[$0], b.data[$0], c.data[$0]) })
-}
-
-/// Values clamped to ±`limit` (diffusers' `clip_sample`).
-func clamped(_ tensor: Tensor, to limit: Float) -> Tensor {
-    elementwise(tensor) { min(max($0, -limit), limit) }
-}

@@ -46,7 +46,7 @@ public struct AutoencoderKL: LatentDecoder {
     public func decode(_ latents: Tensor, isCancelled: () -> Bool = { false }) throws -> Tensor {
         precondition(latents.rank == 4 && latents.shape[1] == config.latentChannels,
                      "VAE decode: latents \(latents.shape) are not [batch, \(config.latentChannels), h, w]")
-        var z = mapElements(latents) { $0 / config.scalingFactor + config.shiftFactor }
+        var z = elementwise(latents) { $0 / config.scalingFactor + config.shiftFactor }
         if let postQuantConv { z = postQuantConv(z) }
         return try decoder(z) { if isCancelled() { throw CancellationError() } }
     }
@@ -98,7 +98,7 @@ public struct AutoencoderKL: LatentDecoder {
         /// no random source is needed; SD's VAE was trained with a tiny KL weight, so its posterior
         /// is narrow and a sample lies close to the mode anyway.
         public func encodeLatents(_ image: Tensor) -> Tensor {
-            mapElements(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
+            elementwise(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
         }
     }
 }

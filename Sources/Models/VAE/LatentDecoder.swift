@@ -9,9 +9,3 @@ public protocol LatentDecoder: Sendable {
     /// `isCancelled` between their blocks and throw `CancellationError` when it returns true.
     func decode(_ latents: Tensor, isCancelled: () -> Bool) throws -> Tensor
 }
-
-/// `transform` applied to every element: the latent rescalings (z / scaling_factor + shift_factor
-/// and back) on tensors small enough that one pass on one thread is nothing.
-func mapElements(_ x: Tensor, _ transform: (Float) -> Float) -> Tensor {
-    Tensor(shape: x.shape, data: x.data.map(transform))
-}

@@ -55,12 +55,12 @@ public struct TinyAutoencoder: LatentDecoder {
         precondition(latents.rank == 4 && latents.shape[1] == config.latentChannels,
                      "TAESD decode: latents \(latents.shape) are not [batch, \(config.latentChannels), h, w]")
         // DecoderTiny's soft clamp to (−3, 3), on the VAE-space latents.
-        var h = mapElements(latents) { Foundation.tanh(($0 / config.scalingFactor + config.shiftFactor) / 3) * 3 }
+        var h = elementwise(latents) { Foundation.tanh(($0 / config.scalingFactor + config.shiftFactor) / 3) * 3 }
         for layer in decoder {
             if case .block = layer, isCancelled() { throw CancellationError() }
             h = layer(h)
         }
-        return mapElements(h) { $0 * 2 - 1 }
+        return elementwise(h) { $0 * 2 - 1 }
     }
 
     /// The encoder half, built from the weights now.
@@ -78,9 +78,9 @@ public struct TinyAutoencoder: LatentDecoder {
         public func encodeLatents(_ image: Tensor) -> Tensor {
             precondition(image.rank == 4 && image.shape[1] == config.inChannels,
                          "TAESD encode: image \(image.shape) is not [batch, \(config.inChannels), H, W]")
-            var h = mapElements(image) { ($0 + 1) / 2 }  // TAESD's [0, 1] convention
+            var h = elementwise(image) { ($0 + 1) / 2 }  // TAESD's [0, 1] convention
             for layer in layers { h = layer(h) }
-            return mapElements(h) { ($0 - config.shiftFactor) * config.scalingFactor }
+            return elementwise(h) { ($0 - config.shiftFactor) * config.scalingFactor }
         }
     }
 
@@ -166,16 +166,5 @@ struct TinyBlock: Sendable {
         addInPlace(&h, x)
         clampNegatives(&h)
         return h
-    }
-}
-
-/// ReLU in place, TAESD's only activation. Kernels' `Activation` has no ReLU because nothing else
-/// uses one; if another model does, this belongs there.
-private func clampNegatives(_ x: inout Tensor) {
-    x.data.withUnsafeMutableBufferPointer { p in
-        let base = p.baseAddress!
-        parallelFor(p.count, minimumPerThread: 65_536) { range in
-            for i in range { base[i] = max(base[i], 0) }
-        }
     }
 }

@@ -13,7 +13,7 @@ struct BenchTable: ParsableCommand {
             — what classifier-free guidance runs — at the first size), the VAE decoder and the \
             tiny decoder (when the model has vae_tiny/) at each size. Each measurement runs in \
             its own process, so its peak RSS is its own: ours through `imagine bench`, PyTorch \
-            through Tests/Fixtures/torch_bench.py with diffusers/transformers (the Python of \
+            through a script this binary carries, with diffusers/transformers (the Python of \
             --python, else $IMAGINE_PYTHON, else ~/.venvs/imagine/bin/python), once with glibc \
             malloc as people run it and once tuned (MALLOC_MMAP_MAX_=0 …). Both sides read the \
             same inputs; the error column is max |ours − PyTorch| / max |PyTorch|. Ratios below \
@@ -187,34 +187,29 @@ struct BenchTable: ParsableCommand {
     }
 }
 
-/// PyTorch through Tests/Fixtures/torch_bench.py.
+/// PyTorch through `TorchBenchScript`.
 struct PyTorchReference {
     let python: String
     let version: String
-    let script: URL
 
-    /// Glibc malloc tuned as issue 6 measured it: no mmap'd blocks, no trimming, a 1 GB top pad.
+    /// Glibc malloc tuned as `Memory.reuseFreedBlocks` tunes ours: no mmap'd blocks, no trimming,
+    /// a 1 GB top pad, so the comparison is not one of allocators.
     static let tunedMalloc = ["MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "137438953472", "MALLOC_TOP_PAD_": "1073741824"]
 
-    /// The first Python that imports torch, diffusers and transformers, with the script beside it.
+    /// The first Python that imports torch, diffusers and transformers.
     init?(python explicit: String?) {
-        guard let script = Self.script, let python = Self.candidates(explicit).first(where: { Self.version(of: $0) != nil })
-        else { return nil }
-        self.python = python
-        self.version = Self.version(of: python)!
-        self.script = script
+        for python in Self.candidates(explicit) {
+            if let version = Self.version(of: python) {
+                self.python = python
+                self.version = version
+                return
+            }
+        }
+        return nil
     }
 
     static func missingReason(python: String?) -> String {
-        if script == nil { return "Tests/Fixtures/torch_bench.py not found beside this build" }
-        return "no Python with torch, diffusers and transformers among \(candidates(python).joined(separator: ", "))"
-    }
-
-    private static var script: URL? {
-        // The checkout this binary was built from.
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/torch_bench.py")
-        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+        "no Python with torch, diffusers and transformers among \(candidates(python).joined(separator: ", "))"
     }
 
     private static func candidates(_ explicit: String?) -> [String] {
@@ -232,14 +227,14 @@ struct PyTorchReference {
 
     func measure(_ row: BenchTable.Row, inputs: URL, output: URL, threads: Int, runs: Int, tunedMalloc: Bool) throws
         -> (seconds: Double, peakMB: Double) {
-        let arguments = [script.path, row.component.rawValue, row.folder.path, inputs.path, output.path,
+        let arguments = ["-c", TorchBenchScript.source, row.component.rawValue, row.folder.path, inputs.path, output.path,
                          "--threads", "\(threads)", "--runs", "\(runs)", "--prompt", BenchTable.prompt]
         let text = try runChild(executable: URL(fileURLWithPath: python), arguments: arguments,
                                 environment: tunedMalloc ? Self.tunedMalloc : [:])
         struct Result: Decodable { let median: Double; let rss_mb: Double }
         guard let line = text.split(separator: "\n").last,
               let result = try? JSONDecoder().decode(Result.self, from: Data(line.utf8)) else {
-            throw ValidationError("could not read torch_bench.py's output:\n\(text)")
+            throw ValidationError("could not read the PyTorch script's output:\n\(text)")
         }
         return (result.median, result.rss_mb)
     }
@@ -265,7 +260,7 @@ func runChild(executable: URL, arguments: [String], environment: [String: String
     let stderrData = errors.data
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw ValidationError("\(executable.lastPathComponent) \(arguments.prefix(3).joined(separator: " ")) … failed "
+        throw ValidationError("\(executable.lastPathComponent) \(arguments.prefix(3).map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")) … failed "
             + "(exit \(process.terminationStatus)):\n\(String(decoding: stderrData, as: UTF8.self))")
     }
     return String(decoding: stdoutData, as: UTF8.self)

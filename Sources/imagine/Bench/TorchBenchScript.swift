@@ -1,9 +1,13 @@
-#!/usr/bin/env python3
+/// PyTorch's side of `imagine bench table`, carried in the binary so the bench runs wherever the
+/// binary is (it is handed to `python -c`): times one component with diffusers/transformers on
+/// the inputs our side used and saves the output for the error column.
+enum TorchBenchScript {
+    static let source = #"""
 """PyTorch's side of `imagine bench table` (tooling, never needed at run time): times one model
 component with diffusers/transformers on the inputs the Swift side uses, saves its output so the
 caller can compare, and prints one JSON line: {"median": seconds, "rss_mb": peak RSS}.
 
-    torch_bench.py COMPONENT FOLDER INPUTS OUTPUT --threads N --runs R
+    python -c SCRIPT COMPONENT FOLDER INPUTS OUTPUT --threads N --runs R
 
 COMPONENT is text-encoder (FOLDER: a diffusers folder with text_encoder/ and tokenizer/; INPUTS:
 ignored, the prompt comes from --prompt), unet, vae or taesd (FOLDER: that component's folder;
@@ -71,3 +75,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+"""#
+}
