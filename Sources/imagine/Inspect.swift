@@ -26,7 +26,7 @@ struct Inspect: ParsableCommand {
 
     static func report(_ inventory: ModelInventory) -> String {
         var lines = ["\(inventory.path.path)"]
-        lines.append("  family: \(inventory.family ?? "not recognised")")
+        lines.append("  family: \(inventory.family?.rawValue ?? "not recognised")")
         var total = 0
         for component in inventory.components {
             total += component.parameterCount
@@ -36,7 +36,7 @@ struct Inspect: ParsableCommand {
             lines.append("    files:      \(component.files.map(\.lastPathComponent).joined(separator: ", "))")
             lines.append("    tensors:    \(component.tensorCount) [\(dtypes)]")
             lines.append("    parameters: \(formatCount(component.parameterCount))")
-            if let family = component.family { lines.append("    recognised: \(family)") }
+            if let description = component.description { lines.append("    recognised: \(description)") }
         }
         lines.append("  total parameters: \(formatCount(total))")
         return lines.joined(separator: "\n")

@@ -6,7 +6,7 @@ import Testing
 /// Single-file checkpoints against the same weights as diffusers folders, both written by
 /// Tests/Fixtures/make_single_file_fixtures.py (which checks the files with diffusers' own converters).
 @Suite struct SingleFileTests {
-    typealias Family = SingleFileCheckpoint.Family
+    typealias Family = ModelFamily
 
     static func fixture(_ name: String) -> URL { FixturePaths.url("single-file/\(name)") }
 

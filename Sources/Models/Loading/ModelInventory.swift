@@ -2,7 +2,8 @@ import Foundation
 
 /// What a model path holds, read from headers and configs only (no weights are converted):
 /// a diffusers folder (`model_index.json` + component folders), one component folder
-/// (`text_encoder/`), or a single `.safetensors` file.
+/// (`text_encoder/`), or a single `.safetensors` file. The loaders find a component's weight
+/// files with the same rule (`weightFiles(in:)`), so `imagine inspect` shows what loading reads.
 public struct ModelInventory: Sendable {
     public struct Component: Sendable {
         /// `unet`, `text_encoder`, … for a diffusers folder; the file name for a single file.
@@ -14,50 +15,77 @@ public struct ModelInventory: Sendable {
         /// Tensor count per stored dtype.
         public let dtypes: [SafetensorsDType: Int]
         public let parameterCount: Int
+        /// The family the component belongs to, when recognised.
+        public let family: ModelFamily?
         /// e.g. "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)"; nil when not recognised.
-        public let family: String?
+        public let description: String?
     }
 
     public let path: URL
     public let components: [Component]
     /// The model family as a whole, when the components agree on one.
-    public let family: String?
+    public let family: ModelFamily?
 
     public init(path: URL) throws {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
-            throw InventoryError(path: path.path, reason: "no such file or folder")
+            throw ModelLoadError(path: path.path, reason: "no such file or folder")
         }
         if !isDirectory.boolValue {
             guard path.pathExtension == "safetensors" else {
-                throw InventoryError(path: path.path, reason: "not a .safetensors file or a model folder")
+                throw ModelLoadError(path: path.path, reason: "not a .safetensors file or a model folder")
             }
-            let component = try Self.inspectFiles(name: path.lastPathComponent, className: nil,
-                                                  files: [path], config: nil)
-            components = [component]
+            components = [try Self.singleFile(path)]
         } else if let index = try Self.modelIndex(path) {
             components = try index.sorted { $0.key < $1.key }.compactMap { name, className in
                 let folder = path.appendingPathComponent(name)
-                let files = try Self.weightFiles(in: folder)
                 let config = try Self.config(in: folder)
-                if files.isEmpty && config == nil { return nil }  // tokenizer/, scheduler/
-                return try Self.inspectFiles(name: name, className: className, files: files, config: config)
+                // tokenizer/ and scheduler/ hold no weights and no config.json.
+                if config == nil && !Self.holdsWeights(folder) { return nil }
+                return try Self.inspect(name: name, className: className, files: try Self.weightFiles(in: folder),
+                                        config: config)
             }
         } else {
-            let files = try Self.weightFiles(in: path)
-            guard !files.isEmpty else {
-                throw InventoryError(path: path.path,
-                                     reason: "no model_index.json and no .safetensors files in this folder")
-            }
-            components = [try Self.inspectFiles(name: path.lastPathComponent, className: nil,
-                                                files: files, config: try Self.config(in: path))]
+            components = [try Self.inspect(name: path.lastPathComponent, className: nil,
+                                           files: try Self.weightFiles(in: path), config: try Self.config(in: path))]
         }
-        let families = Set(components.compactMap { $0.family.map(Self.familyName) })
+        let families = Set(components.compactMap(\.family))
         family = families.count == 1 ? families.first : nil
     }
 
     // MARK: - Reading
+
+    /// A diffusers/transformers component folder's weight files, for the inventory and the loaders
+    /// alike: `diffusion_pytorch_model*.safetensors` or `model*.safetensors` (shards included),
+    /// full precision preferred when a `.fp16.` variant sits beside it. Pickled PyTorch files are
+    /// refused by name when nothing else is there.
+    public static func weightFiles(in folder: URL) throws -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var weights = names.filter {
+            $0.hasSuffix(".safetensors") && ($0.hasPrefix("diffusion_pytorch_model") || $0.hasPrefix("model"))
+        }.sorted()
+        let full = weights.filter { !$0.contains(".fp16.") }
+        if !full.isEmpty { weights = full }
+        if weights.isEmpty,
+           let pickled = names.sorted().first(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") || $0.hasSuffix(".pt") }) {
+            throw ModelLoadError(
+                path: folder.appendingPathComponent(pickled).path,
+                reason: "pickled PyTorch weights are not supported (they can run code when loaded); "
+                    + "convert them to .safetensors")
+        }
+        guard !weights.isEmpty else {
+            throw ModelLoadError(
+                path: folder.path,
+                reason: "no weight file (diffusion_pytorch_model*.safetensors or model*.safetensors)")
+        }
+        return weights.map { folder.appendingPathComponent($0) }
+    }
+
+    private static func holdsWeights(_ folder: URL) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.contains { $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") }
+    }
 
     /// `model_index.json`'s component → class map (`"unet": ["diffusers", "UNet2DConditionModel"]`).
     static func modelIndex(_ folder: URL) throws -> [String: String]? {
@@ -77,88 +105,62 @@ public struct ModelInventory: Sendable {
         try ConfigJSON.ifPresent(folder.appendingPathComponent("config.json"))
     }
 
-    static func weightFiles(in folder: URL) throws -> [URL] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
-        let pickled = names.filter { $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") || $0.hasSuffix(".pt") }
-        let safetensors = names.filter { $0.hasSuffix(".safetensors") }.sorted()
-        if safetensors.isEmpty, let first = pickled.first {
-            throw InventoryError(
-                path: folder.appendingPathComponent(first).path,
-                reason: "pickled PyTorch weights are not supported (they can run code when loaded); "
-                    + "convert them to .safetensors")
-        }
-        return safetensors.map { folder.appendingPathComponent($0) }
+    /// Counts a component's tensors and recognises it by its config.
+    static func inspect(name: String, className: String?, files: [URL], config: ConfigJSON?) throws -> Component {
+        let (tensorCount, dtypes, parameterCount) = try count(files.map { try SafetensorsFile(url: $0) })
+        let (family, description) = try config.map(recognise) ?? (nil, nil)
+        return Component(name: name, className: className, files: files, tensorCount: tensorCount, dtypes: dtypes,
+                         parameterCount: parameterCount, family: family, description: description)
     }
 
-    static func inspectFiles(name: String, className: String?, files: [URL],
-                             config: ConfigJSON?) throws -> Component {
+    /// A single `.safetensors` file: an original-layout SD checkpoint when `SingleFileCheckpoint`
+    /// (the loader's own reading of it) opens it, else a bare CLIP text encoder or unrecognised.
+    static func singleFile(_ url: URL) throws -> Component {
+        let file = try SafetensorsFile(url: url)
+        let (tensorCount, dtypes, parameterCount) = count([file])
+        var family: ModelFamily?, description: String?
+        if let checkpoint = try? SingleFileCheckpoint(url: url) {
+            family = checkpoint.family
+            description = "\(checkpoint.family.rawValue) single-file checkpoint "
+                + "(cross-attention \(checkpoint.unetConfig.crossAttentionDim))"
+        } else if let shape = file.info("text_model.embeddings.token_embedding.weight")?.shape
+                    ?? file.info("embeddings.token_embedding.weight")?.shape, shape.count == 2 {
+            family = ModelFamily(textWidth: shape[1])
+            description = "CLIP text encoder, width \(shape[1])"
+        }
+        return Component(name: url.lastPathComponent, className: nil, files: [url], tensorCount: tensorCount,
+                         dtypes: dtypes, parameterCount: parameterCount, family: family, description: description)
+    }
+
+    private static func count(_ files: [SafetensorsFile]) -> (tensors: Int, dtypes: [SafetensorsDType: Int], parameters: Int) {
         var dtypes: [SafetensorsDType: Int] = [:]
         var tensorCount = 0, parameterCount = 0
-        var keys: [String: [Int]] = [:]
         for file in files {
-            let weights = try SafetensorsFile(url: file)
-            for key in weights.tensorNames {
-                let info = weights.info(key)!
+            for name in file.tensorNames {
+                guard let info = file.info(name) else { continue }
                 tensorCount += 1
                 dtypes[info.dtype, default: 0] += 1
                 parameterCount += info.elementCount
-                keys[key] = info.shape
             }
         }
-        return Component(name: name, className: className, files: files, tensorCount: tensorCount,
-                         dtypes: dtypes, parameterCount: parameterCount,
-                         family: detectFamily(config: config, keys: keys))
+        return (tensorCount, dtypes, parameterCount)
     }
 
-    // MARK: - Family detection
+    // MARK: - Family
 
-    /// Recognises SD 1.x / 2.x components by their config (diffusers folders) or by the key layout
-    /// and the cross-attention width (original single-file checkpoints).
-    static func detectFamily(config: ConfigJSON?, keys: [String: [Int]]) -> String? {
-        if let config {
-            let isCLIPText = (try? config.string("model_type")) == "clip_text_model"
-                || (try? config.strings("architectures"))??.contains("CLIPTextModel") == true
-            if isCLIPText, let width = (try? config.int("hidden_size")) ?? nil {
-                switch width {
-                case 768: return "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)"
-                case 1024: return "SD 2.x text encoder (OpenCLIP ViT-H/14 text, width 1024)"
-                default: return "CLIP text encoder, width \(width)"
-                }
-            }
-            if let cross = (try? config.int("cross_attention_dim")) ?? nil {
-                switch cross {
-                case 768: return "SD 1.x U-Net (cross-attention 768)"
-                case 1024: return "SD 2.x U-Net (cross-attention 1024)"
-                default: return "U-Net, cross-attention \(cross)"
-                }
-            }
-            if let className = (try? config.string("_class_name")) ?? nil { return className }
+    /// A diffusers/transformers component by its config: a CLIP text encoder by its width, a
+    /// U-Net by its cross-attention width, anything else by its class name.
+    static func recognise(_ config: ConfigJSON) throws -> (ModelFamily?, String?) {
+        let isCLIPText = try config.string("model_type") == "clip_text_model"
+            || config.strings("architectures")?.contains("CLIPTextModel") == true
+        if isCLIPText, let width = try config.int("hidden_size") {
+            guard let family = ModelFamily(textWidth: width) else { return (nil, "CLIP text encoder, width \(width)") }
+            return (family, "\(family.rawValue) text encoder (\(family.textEncoderName), width \(width))")
         }
-        let crossKey = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
-        if let shape = keys[crossKey], shape.count == 2 {
-            switch shape[1] {
-            case 768: return "SD 1.x single-file checkpoint (cross-attention 768)"
-            case 1024: return "SD 2.x single-file checkpoint (cross-attention 1024)"
-            default: return "single-file checkpoint, cross-attention \(shape[1])"
-            }
+        if let cross = try config.int("cross_attention_dim") {
+            guard let family = ModelFamily(textWidth: cross) else { return (nil, "U-Net, cross-attention \(cross)") }
+            return (family, "\(family.rawValue) U-Net (cross-attention \(cross))")
         }
-        if let shape = keys["text_model.embeddings.token_embedding.weight"]
-            ?? keys["embeddings.token_embedding.weight"], shape.count == 2 {
-            return "CLIP text encoder, width \(shape[1])"
-        }
-        return nil
+        return (nil, try config.string("_class_name"))
     }
-
-    /// "SD 1.x text encoder (…)" → "SD 1.x"
-    static func familyName(_ description: String) -> String {
-        if description.hasPrefix("SD 1.x") { return "SD 1.x" }
-        if description.hasPrefix("SD 2.x") { return "SD 2.x" }
-        return description
-    }
-}
-
-public struct InventoryError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let reason: String
-    public var description: String { "\(path): \(reason)" }
 }

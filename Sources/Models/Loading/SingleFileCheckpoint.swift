@@ -12,52 +12,23 @@ import Kernels
 /// fp16, bf16).
 ///
 /// The configs come from the tensor shapes plus what the family fixes and the weights cannot show:
-/// SD's 32 GroupNorm groups, the U-Net's heads (`Family.unetHeads`), the text tower's 64-wide heads and
-/// activation (`Family.textEncoderConfig`), the VAE's latent scale.
+/// SD's 32 GroupNorm groups, the U-Net's heads (`ModelFamily.unetHeads`), the text tower's 64-wide heads and
+/// activation (`ModelFamily.textEncoderConfig`), the VAE's latent scale.
 ///
 /// Read: `model.diffusion_model.*` (the non-EMA U-Net, as diffusers reads by default),
 /// `first_stage_model.*`, `cond_stage_model.*`. Ignored: `model_ema.*`, DDPM schedule buffers and
 /// anything else outside those prefixes. Not supported: SDXL (`conditioner.embedders.*`), which is
 /// refused by name.
 public struct SingleFileCheckpoint: Sendable {
-    public enum Family: String, Sendable {
-        case sd1 = "SD 1.x", sd2 = "SD 2.x"
-
-        /// U-Net attention heads per level, which no weight shows. SD 1.x's config fixes 8 heads per
-        /// level (`num_heads: 8`); SD 2.x's fixes their width at 64 (`num_head_channels: 64`), so
-        /// 320 channels make 5 heads.
-        public func unetHeads(blockOutChannels: [Int]) -> [Int] {
-            switch self {
-            case .sd1: blockOutChannels.map { _ in 8 }
-            case .sd2: blockOutChannels.map { $0 / 64 }
-            }
-        }
-
-        /// The text encoder's config from the stored tower's sizes: `layers` is what diffusers keeps
-        /// (SD 2.x's tower stores one more). Both towers have 64-wide heads; the activation and
-        /// pooling come from the family's reference config (`CLIPTextConfig.sd15`, `.sd21`).
-        public func textEncoderConfig(vocabularySize: Int, width: Int, intermediateSize: Int, layers: Int,
-                                      maxPositions: Int) -> CLIPTextConfig {
-            var config: CLIPTextConfig = self == .sd1 ? .sd15 : .sd21
-            config.vocabularySize = vocabularySize
-            config.width = width
-            config.intermediateSize = intermediateSize
-            config.layers = layers
-            config.heads = width / 64
-            config.maxPositions = maxPositions
-            return config
-        }
-    }
-
     public let url: URL
-    public let family: Family
+    public let family: ModelFamily
     /// diffusers `UNet2DConditionModel` keys.
     public let unet: any TensorStore
     /// diffusers `AutoencoderKL` keys.
     public let vae: any TensorStore
     /// transformers `CLIPTextModel` keys, unprefixed (`embeddings.token_embedding.weight`).
     public let textEncoder: any TensorStore
-    /// Shapes from the weights; heads from `Family.unetHeads`; 32 GroupNorm groups; sample size 64
+    /// Shapes from the weights; heads from `ModelFamily.unetHeads`; 32 GroupNorm groups; sample size 64
     /// (SD 1.x) or 96 (SD 2.x: diffusers assumes the 768-pixel model, see `predictionType`).
     public let unetConfig: UNetConfig
     public let textEncoderConfig: CLIPTextConfig
@@ -109,7 +80,7 @@ public struct SingleFileCheckpoint: Sendable {
         // (SD 1.x) or OpenCLIP (SD 2.x).
         let hasKeys = { (prefix: String) in header.keys.contains { $0.hasPrefix(prefix) } }
         let clipPrefix = SingleFileKeyMap.clipPrefixes.first(where: hasKeys)
-        let family: Family? = hasKeys(SingleFileKeyMap.openCLIPPrefix) ? .sd2 : clipPrefix != nil ? .sd1 : nil
+        let family: ModelFamily? = hasKeys(SingleFileKeyMap.openCLIPPrefix) ? .sd2 : clipPrefix != nil ? .sd1 : nil
         var textMap = SingleFileKeyMap(header: header, prefix: family == .sd2 ? SingleFileKeyMap.openCLIPPrefix
                                                                   : clipPrefix ?? "", component: "text encoder")
         var tower: SingleFileKeyMap.TextTowerSizes?

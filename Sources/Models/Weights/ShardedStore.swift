@@ -26,21 +26,10 @@ public struct ShardedStore: TensorStore {
             : urls[0].deletingLastPathComponent().path + "/{" + urls.map(\.lastPathComponent).joined(separator: ",") + "}"
     }
 
-    /// A diffusers/transformers component folder's weights: `diffusion_pytorch_model*.safetensors`
-    /// or `model*.safetensors` (shards included). Full precision is preferred when a folder carries
-    /// both `model.safetensors` and a `model.fp16.safetensors` variant; other files are not weights.
+    /// A diffusers/transformers component folder's weights, the files `ModelInventory.weightFiles`
+    /// finds there (shards included, full precision preferred over `.fp16.` variants).
     public init(folder: URL) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        var weights = names.filter {
-            $0.hasSuffix(".safetensors") && ($0.hasPrefix("diffusion_pytorch_model") || $0.hasPrefix("model"))
-        }.sorted()
-        let full = weights.filter { !$0.contains(".fp16.") }
-        if !full.isEmpty { weights = full }
-        guard !weights.isEmpty else {
-            throw WeightError(origin: folder.path, key: "model.safetensors",
-                              reason: "no weight file (diffusion_pytorch_model*.safetensors or model*.safetensors)")
-        }
-        try self.init(files: weights.map { folder.appendingPathComponent($0) })
+        try self.init(files: try ModelInventory.weightFiles(in: folder))
     }
 
     public var keys: [String] { fileForKey.keys.sorted() }
