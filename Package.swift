@@ -2,14 +2,14 @@
 import Foundation
 import PackageDescription
 
-// The build targets the CPU it runs on: TOOLCHAIN.md measured SIMD kernels ~2.5× faster and
-// fp16→fp32 conversion as one instruction instead of a library call. Set IMAGINE_TARGET_CPU to a
+// The build targets the CPU it runs on: measured, SIMD kernels run ~2.5× faster and fp16→fp32
+// conversion is one instruction instead of a library call. Set IMAGINE_TARGET_CPU to a
 // CPU name (`znver3`, `haswell`, `neoverse-n1`) to build for another machine, or to `generic` for
 // the toolchain's baseline (x86-64 SSE2) when the binary must run anywhere.
 let targetCPU = ProcessInfo.processInfo.environment["IMAGINE_TARGET_CPU"] ?? "native"
 let cpuSwiftFlags: [SwiftSetting] =
     targetCPU == "generic" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
-// No -Ounchecked: TOOLCHAIN.md measured no gain for pointer kernels, and preconditions must keep
+// No -Ounchecked: measured, it gains nothing for pointer kernels, and preconditions must keep
 // guarding against bad input in release builds.
 let swiftSettings: [SwiftSetting] = cpuSwiftFlags
 

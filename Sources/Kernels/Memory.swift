@@ -14,8 +14,9 @@ public enum Memory {
     /// at 512²) was page-faulted in and zeroed by the kernel again: measured 15–25 % of the
     /// decoders' time. Serving all blocks from the heap and never trimming it reuses the same
     /// pages instead. Peak RSS stays the peak of live memory; the heap just does not shrink
-    /// afterwards. This is the tuning issue 6 applies to PyTorch through MALLOC_MMAP_MAX_,
-    /// MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_. A no-op where malloc is not glibc's.
+    /// afterwards. `imagine bench table` tunes PyTorch's malloc the same way (MALLOC_MMAP_MAX_,
+    /// MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_) for its "tuned" column. A no-op where malloc is
+    /// not glibc's.
     public static func reuseFreedBlocks() {
         #if canImport(Glibc)
         _ = mallopt(M_MMAP_MAX, 0)

@@ -5,8 +5,8 @@ import Testing
 
 /// The embedded model (Weights/imagine-mini) through our pipeline against diffusers'
 /// StableDiffusionPipeline on the same weights and injected noise (the fixture is written by
-/// Weights/recipe/make_parity_fixture.py). Bar (issue 4): PSNR ≥ 45 dB. The bf16 path (issue 6)
-/// must stay invisible next to the same fp32 reference: it measured 52–56 dB; the bar is 40.
+/// Weights/recipe/make_parity_fixture.py). Bar: PSNR ≥ 45 dB, beyond what 8-bit pixels show. The
+/// bf16 path must stay invisible next to the same fp32 reference: it measured 52–56 dB; the bar is 40.
 @Suite struct ImagineMiniTests {
     struct Case: Decodable {
         let prompt: String, negative: String, steps: Int, cfg: Float, seed: UInt64, sampler: String

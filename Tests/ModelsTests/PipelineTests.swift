@@ -4,7 +4,8 @@ import Models
 import Testing
 
 /// The whole pipeline against diffusers' StableDiffusionPipeline on the tiny model of
-/// Tests/Fixtures/make_pipeline_fixtures.py. Bar (issue 3): final image PSNR ≥ 45 dB.
+/// Tests/Fixtures/make_pipeline_fixtures.py. Bar: final image PSNR ≥ 45 dB, beyond what 8-bit
+/// pixels show.
 @Suite struct PipelineTests {
     struct Case: Decodable {
         let name: String, sampler: String, steps: Int, cfg: Float, negative: String, seed: UInt64, inject: Bool

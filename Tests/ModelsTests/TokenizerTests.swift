@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// The tokenizer fixtures (Tests/Fixtures/tokenizer, made by Tests/Fixtures/make_tokenizer_fixtures.py)
-/// and CLIP's real vocabulary, which lives outside the repository in ../shared/clip-tokenizer.
+/// and CLIP's real vocabulary when a copy sits beside the checkout in ../shared/clip-tokenizer
+/// (vocab.json and merges.txt of openai/clip-vit-large-patch14; too large to commit, so the tests
+/// that need it are skipped without it).
 private enum TokenizerFixtures {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -198,7 +200,7 @@ private enum TokenizerFixtures {
     @Test(.enabled(if: TokenizerFixtures.clipVocabulary != nil, "needs ../shared/clip-tokenizer"))
     func astronautPromptWithTheRealVocabulary() throws {
         let tokenizer = try CLIPTokenizer(folder: try #require(TokenizerFixtures.clipVocabulary))
-        // ../shared/clip-tokenizer/README.md, checked there with transformers.CLIPTokenizer.
+        // The ids transformers.CLIPTokenizer gives for this prompt with the same vocabulary.
         let prompt = tokenizer.encode("a photograph of an astronaut riding a horse")
         #expect(Array(prompt.ids.prefix(10)) == [49406, 320, 8853, 539, 550, 18376, 6765, 320, 4558, 49407])
         #expect(prompt.ids.dropFirst(10).allSatisfy { $0 == 49407 })
