@@ -62,7 +62,7 @@ import train  # noqa: E402  (the recipe's shared models, losses, dataset and exp
 # The VAE therefore continues from the committed one, with the patch-colour loss its hues lacked.
 PLANS = {
     "cpu": dict(vae_version="v2", vae_channels=(16, 32, 64, 128), latent_channels=4, vae_batch=16, vae_crop=64,
-                vae_steps=5000, vae_lr=1e-3, vae_colour_weight=1.0,
+                vae_steps=2500, vae_lr=1e-3, vae_colour_weight=1.0,
                 unet_channels=(64, 128, 128), text_width=256, text_layers=4,
                 batch=64, lr=4e-4, warmup=500, ema=0.999, caption_dropout=0.1, bf16=True),
     "tiny": dict(vae_version="tiny", vae_channels=(16, 16, 16, 16), latent_channels=4, vae_batch=4, vae_crop=32, vae_steps=6,

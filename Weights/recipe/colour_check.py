@@ -7,7 +7,8 @@ one asked for (chance: 1 in 7), per colour, and a confusion table.
 
 The classifier is checked first on the real pictures whose caption starts with a colour word
 (how often it agrees with the caption there is the ceiling for the model's figure). Writes
---out (default: beside the model, colour-check.json) and a sheet of the pictures (colour-check.png).
+--out (default: beside the model, colour-check.json) and a sheet of the pictures, labelled with
+what the classifier saw (--sheet, default CACHE/colour-check.png: 2 MB, so not committed).
 """
 import argparse
 import colorsys
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--guidance", type=float, default=2.0)
     parser.add_argument("--out", default="")
+    parser.add_argument("--sheet", default="")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -120,7 +122,7 @@ def main() -> None:
         x, y = (k % per_row) * tile, (k // per_row) * (tile + 14)
         sheet.paste(Image.fromarray(pixels[k]), (x, y))
         draw.text((x + 2, y + tile), f"{colour} {obj}: {got}", fill="black" if got == colour else "red", font=font)
-    sheet.save(os.path.splitext(out)[0] + ".png", optimize=True)
+    sheet.save(args.sheet or os.path.join(args.cache, "colour-check.png"), optimize=True)
 
 
 if __name__ == "__main__":
