@@ -253,16 +253,11 @@ class Run:
         while step < total:
             self.wait_while_paused()
             g = train.generator(self.args.seed, 2, step)
-            x = self.dataset.pixels(np.sort(self.dataset.sample(plan["vae_batch"], g)))
-            top, left = torch.randint(0, train.SIZE - crop + 1, (2,), generator=g).tolist()
-            x = x[:, :, top:top + crop, left:left + crop].contiguous()
+            x = train.vae_batch(self.dataset, g, plan["vae_batch"], crop)
             for group in optimizer.param_groups:
                 group["lr"] = train.cosine_lr(step, total, plan["vae_lr"], 100)
             loss, reconstruction, _ = train.vae_losses(vae, x, g, opts, plan["vae_colour_weight"])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-            optimizer.step()
+            train.optimise(optimizer, loss, vae.parameters())
             step += 1
             losses.append(reconstruction.item())
             samples += len(x)
@@ -339,21 +334,16 @@ class Run:
         while self.args.max_steps is None or step < self.args.max_steps:
             self.wait_while_paused()
             g = train.generator(self.args.seed, 4, step)
-            indices = self.dataset.sample(plan["batch"], g)
-            captions = [self.dataset.caption(i, g, plan["caption_dropout"]) for i in indices]
             for group in optimizer.param_groups:
                 group["lr"] = plan["lr"] * min(1.0, (step + 1) / plan["warmup"])
-            loss = train.diffusion_loss(text_encoder, unet, tokenizer, captions, mean, std,
-                                        torch.from_numpy(indices), ab, g, opts)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-            optimizer.step()
+            loss = train.diffusion_batch_loss(self.dataset, g, plan["batch"], plan["caption_dropout"], text_encoder,
+                                              unet, tokenizer, mean, std, ab, opts)
+            train.optimise(optimizer, loss, parameters)
             ema_text.update(text_encoder, step)
             ema_unet.update(unet, step)
             step += 1
             losses.append(loss.item())
-            samples += len(indices)
+            samples += plan["batch"]
             final = self.args.max_steps is not None and step >= self.args.max_steps
             if self.due(last_save, step, final):
                 now = time.process_time()

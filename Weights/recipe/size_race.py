@@ -38,16 +38,11 @@ def race(dataset, heldout, channels, latent_channels, args, out) -> None:
     total, started = None, time.process_time()
     while used < args.cpu_seconds:
         g = train.generator(0, 2, step)
-        x = dataset.pixels(np.sort(dataset.sample(plan["vae_batch"], g)))
-        top, left = torch.randint(0, train.SIZE - crop + 1, (2,), generator=g).tolist()
-        x = x[:, :, top:top + crop, left:left + crop].contiguous()
+        x = train.vae_batch(dataset, g, plan["vae_batch"], crop)
         for group in optimizer.param_groups:
             group["lr"] = train.cosine_lr(step, total or 10**9, plan["vae_lr"], 100)
         loss, _, _ = train.vae_losses(vae, x, g, opts, plan["vae_colour_weight"])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
+        train.optimise(optimizer, loss, vae.parameters())
         step += 1
         used = time.process_time() - started
         if step == 20:

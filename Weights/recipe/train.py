@@ -303,6 +303,25 @@ def make_optimizer(parameters, lr: float, weight_decay: float, device: str):
     return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=device == "cuda" or None)
 
 
+def vae_batch(dataset: Dataset, g: torch.Generator, batch: int, crop: int, device: str = "cpu") -> torch.Tensor:
+    """A training batch [B, 3, crop, crop]: pictures drawn by sampling weight, one random crop
+    position for the batch (fully convolutional: crops teach the same local code at a fraction of
+    the cost)."""
+    x = dataset.pixels(np.sort(dataset.sample(batch, g)), device)
+    if crop < SIZE:
+        top, left = torch.randint(0, SIZE - crop + 1, (2,), generator=g).tolist()
+        x = x[:, :, top:top + crop, left:left + crop].contiguous()
+    return x
+
+
+def optimise(optimizer, loss: torch.Tensor, parameters) -> None:
+    """One optimiser step on loss, gradients clipped to norm 1."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimizer.step()
+
+
 def vae_losses(vae, x: torch.Tensor, g: torch.Generator, args, colour_weight: float = 0.0):
     """(total, reconstruction, KL) for a batch x [B, 3, H, W] in [-1, 1]. L1 keeps flat colours
     flat and edges sharper than MSE alone; the KL term is SD's tiny one, enough to keep the latent
@@ -337,18 +356,11 @@ def train_vae(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> Non
     last_save, started = time.time(), time.time()
     while step < total:
         g = generator(args.seed, 2, step)
-        x = dataset.pixels(np.sort(dataset.sample(cfg["vae_batch"], g)), args.device)
-        if crop < SIZE:
-            # Fully convolutional: random crops teach the same local code at a quarter of the cost.
-            top, left = torch.randint(0, SIZE - crop + 1, (2,), generator=g).tolist()
-            x = x[:, :, top:top + crop, left:left + crop].contiguous()
+        x = vae_batch(dataset, g, cfg["vae_batch"], crop, args.device)
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["vae_lr"], 100)
         loss, reconstruction_loss, kl = vae_losses(vae, x, g, args)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
+        optimise(optimizer, loss, vae.parameters())
         step += 1
         total = clock.total(step, total)
         if step % 50 == 0 or step == total:
@@ -467,6 +479,15 @@ def diffusion_loss(text_encoder, unet, tokenizer, captions, latent_mean, latent_
     return F.mse_loss(prediction.float(), target)
 
 
+def diffusion_batch_loss(dataset: Dataset, g: torch.Generator, batch: int, caption_dropout: float, text_encoder,
+                         unet, tokenizer, latent_mean, latent_std, ab, args) -> torch.Tensor:
+    """diffusion_loss on a training batch: pictures drawn by sampling weight, one caption each."""
+    indices = dataset.sample(batch, g)
+    captions = [dataset.caption(i, g, caption_dropout) for i in indices]
+    return diffusion_loss(text_encoder, unet, tokenizer, captions, latent_mean, latent_std,
+                          torch.from_numpy(indices), ab, g, args)
+
+
 def train_diffusion(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> None:
     path = os.path.join(run, "diffusion.pt")
     tokenizer = load_tokenizer(os.path.join(run, "tokenizer"))
@@ -496,16 +517,11 @@ def train_diffusion(dataset: Dataset, run: str, cfg: dict, args, deadline=None) 
     last_save, started, running = time.time(), time.time(), []
     while step < total:
         g = generator(args.seed, 4, step)
-        indices = dataset.sample(cfg["batch"], g)
-        captions = [dataset.caption(i, g, args.caption_dropout) for i in indices]
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, total, cfg["lr"], 200)
-        loss = diffusion_loss(text_encoder, forward_unet, tokenizer, captions, latent_mean, latent_std,
-                              torch.from_numpy(indices), ab, g, args)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
+        loss = diffusion_batch_loss(dataset, g, cfg["batch"], args.caption_dropout, text_encoder, forward_unet,
+                                    tokenizer, latent_mean, latent_std, ab, args)
+        optimise(optimizer, loss, parameters)
         ema_text.update(text_encoder, step)
         ema_unet.update(unet, step)
         step += 1
