@@ -541,7 +541,12 @@ def plot(folder: str) -> None:
         axes[0].plot(hours(vae), [e["heldout_psnr"] for e in vae], "o-", label="held-out PSNR (dB)")
         axes[0].axhline(26, color="grey", linestyle=":", label="bar 26 dB")
         axes[0].set(title="VAE", xlabel="CPU hours", ylabel="dB")
-        axes[0].legend()
+        axes[0].legend(loc="center left")
+        hue = axes[0].twinx()
+        hue.plot(hours(vae), [e["patch_hue_error_deg_median"] for e in vae], "s--", color="tab:red",
+                 label="median hue error of coloured patches (°)")
+        hue.set(ylabel="degrees", ylim=(0, None))
+        hue.legend(loc="lower right")
     if diffusion:
         axes[1].plot(hours(diffusion), [e["loss"] for e in diffusion], label="training v-loss")
         axes[1].plot(hours(diffusion), [e["heldout_loss"] for e in diffusion], "o-", label="held-out v-loss (EMA)")
