@@ -66,7 +66,7 @@ import Testing
         let pipeline = Pipeline(model: try Self.model.get())
         var request = GenerationRequest(prompt: "apple")
         request.width = 60
-        #expect { try pipeline.validate(request) } throws: { "\($0)".contains("multiples of 8") }
+        #expect { try pipeline.validate(request) } throws: { "\($0)" == "width must be a positive multiple of 8, got 60" }
     }
 
     @Test func anIncompleteFolderListsWhatIsMissing() throws {

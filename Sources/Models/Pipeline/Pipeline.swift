@@ -70,17 +70,43 @@ public final class Pipeline: @unchecked Sendable {
         [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
     }
 
-    /// Checks a request against the model before any work starts.
-    public func validate(_ request: GenerationRequest) throws {
+    /// Checks a request against the model and the machine before any work starts: the one
+    /// validation every front end's request goes through (command-line flags, prompt-file lines,
+    /// the live session). `memoryLimit` defaults to the machine's physical memory.
+    public func validate(_ request: GenerationRequest, memoryLimit: Double = WorkingMemory.physical) throws {
         let factor = model.vaeScaleFactor
-        guard request.width > 0, request.height > 0, request.width % factor == 0, request.height % factor == 0 else {
-            throw GenerationError("width and height must be positive multiples of \(factor), got \(request.width)×\(request.height)")
+        for (field, value) in [("width", request.width), ("height", request.height)] where value <= 0 || value % factor != 0 {
+            throw GenerationError("\(field) must be a positive multiple of \(factor), got \(value)", field: field)
         }
-        guard request.steps >= 1 else { throw GenerationError("steps must be at least 1, got \(request.steps)") }
-        guard request.guidanceScale.isFinite else { throw GenerationError("guidance scale must be finite") }
+        let maxSteps = model.schedulerConfig.trainTimesteps
+        guard (1...maxSteps).contains(request.steps) else {
+            throw GenerationError("steps must be 1…\(maxSteps) (the scheduler's training timesteps), got \(request.steps)",
+                                  field: "steps")
+        }
+        guard request.guidanceScale.isFinite else {
+            throw GenerationError("guidance scale must be finite, got \(request.guidanceScale)", field: "cfg")
+        }
         if request.decoder == .tiny && model.tinyDecoder == nil {
-            throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent")
+            throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
+        let memory = workingMemory(request)
+        guard memory.bytes <= memoryLimit else {
+            throw GenerationError(
+                "a \(request.width)×\(request.height) image needs about \(WorkingMemory.format(memory.bytes)) of working memory "
+                    + "(\(request.decoder.rawValue) decoder: \(memory.decoderChannels) channels per pixel at full size), "
+                    + "more than this machine's \(WorkingMemory.format(memoryLimit))")
+        }
+    }
+
+    /// What `request` needs beyond the loaded weights (see `WorkingMemory`).
+    public func workingMemory(_ request: GenerationRequest) -> WorkingMemory {
+        WorkingMemory(request: request, model: model, guidance: usesGuidance(request))
+    }
+
+    /// Guidance runs the U-Net on [negative, prompt] together, unless the scale turns it off or the
+    /// U-Net takes the scale as an embedding (LCM).
+    func usesGuidance(_ request: GenerationRequest) -> Bool {
+        request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
     }
 
     /// Generates one image.
@@ -94,7 +120,7 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
-        let useGuidance = request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
+        let useGuidance = usesGuidance(request)
         let prompt = encode(request.prompt)
         var context = prompt.states
         if useGuidance {
@@ -129,6 +155,12 @@ public final class Pipeline: @unchecked Sendable {
                 generator.randn(shape)
             }
             latents = result.latents
+            // A diverging render (a huge guidance scale, weights that overflow) would decode to a
+            // black picture; stop at the step it happens.
+            guard latents.isFinite else {
+                throw GenerationError("step \(index + 1) of \(sampler.timesteps.count) gave NaN or infinite latents "
+                                      + "(guidance scale \(request.guidanceScale)); no picture")
+            }
             onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised))
         }
         if isCancelled() { throw CancellationError() }
@@ -137,6 +169,7 @@ public final class Pipeline: @unchecked Sendable {
             // The linear preview has one pixel per latent; deliver the requested size regardless.
             image = upsampleNearest(image, height: request.height, width: request.width)
         }
+        guard image.isFinite else { throw GenerationError("the \(request.decoder.rawValue) decoder gave NaN or infinite pixels; no picture") }
         return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
     }
 
@@ -175,5 +208,11 @@ public final class Pipeline: @unchecked Sendable {
 /// A request the model cannot serve (bad size, missing decoder, …).
 public struct GenerationError: Error, CustomStringConvertible, Equatable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The request's setting at fault, as the command line and prompt files name it (`width`,
+    /// `steps`, `cfg`, `decoder`), when it is one setting.
+    public let field: String?
+    public init(_ description: String, field: String? = nil) {
+        self.description = description
+        self.field = field
+    }
 }

@@ -120,6 +120,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         // The stored bytes are dead weight once converted: without this a model's peak RSS would
         // count its weights twice, as stored and as fp32.
         storage.releaseFromMemory(source, byteCount: info.byteRange.count)
+        try checkFinite(name, nonFinite: values.withUnsafeBufferPointer(nonFiniteCount),
+                        of: count)
         return Tensor(shape: info.shape, data: values)
     }
 
@@ -139,7 +141,18 @@ public final class SafetensorsFile: @unchecked Sendable {
         default: bits = decode(source, count: count, as: UInt32.self) { bfloat16Bits(Float(bitPattern: $0)) }
         }
         storage.releaseFromMemory(source, byteCount: info.byteRange.count)
+        try checkFinite(name, nonFinite: bits.withUnsafeBufferPointer { nonFiniteCount(bfloat16: $0) },
+                        of: count)
         return .bf16(PackedBFloat16Matrix(shape: info.shape, bits: bits, use: use))
+    }
+
+    /// Weights with NaN or infinite values (a diverged training run, a bad conversion) would turn
+    /// every picture black without a word, so every tensor is checked as it is converted.
+    private func checkFinite(_ name: String, nonFinite: Int, of count: Int) throws {
+        guard nonFinite == 0 else {
+            throw SafetensorsError(file: fileName, tensor: name,
+                                   reason: "\(nonFinite) of \(count) values are NaN or infinite; the weights are corrupt")
+        }
     }
 
     /// The stored bytes of `name`, unconverted and possibly unaligned; valid while this object
@@ -190,7 +203,8 @@ private final class FileBytes {
         func failure(_ what: String) -> SafetensorsError {
             SafetensorsError(file: path, reason: "\(what): \(String(cString: strerror(errno)))")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever (it is refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw failure("cannot open") }
         // The mapping keeps its own reference to the file.
         defer { close(fd) }
