@@ -152,24 +152,64 @@ public enum PNGWriter {
 
     // MARK: File system
 
-    /// Creates ".<name>.<random>" next to the destination. Not mkstemp: it creates files with mode
-    /// 0600, and the image would keep that after the rename; open() with 0666 lets the umask
-    /// decide, as for any other file the user creates.
+    private static let temporaryAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    private static let temporarySuffixLength = 6
+
+    /// Creates ".<name>.<random>" next to the destination, holding an exclusive `flock` on it for
+    /// as long as the writer lives: a process killed mid-write leaves the file unlocked, which is
+    /// how `removeAbandonedTemporaryFiles` tells it from one being written. Not mkstemp: it
+    /// creates files with mode 0600, and the image would keep that after the rename; open() with
+    /// 0666 lets the umask decide, as for any other file the user creates.
     private static func createTemporaryFile(
         in directory: String, named name: String, for path: String
     ) throws -> (descriptor: Int32, path: String) {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
         while true {
-            let suffix = String(decoding: (0..<6).map { _ in alphabet.randomElement()! }, as: UTF8.self)
+            let suffix = String(decoding: (0..<temporarySuffixLength).map { _ in temporaryAlphabet.randomElement()! },
+                                as: UTF8.self)
             let temporary = directory + "/." + name + "." + suffix
             let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if descriptor >= 0 { return (descriptor, temporary) }
-            let code = errno
-            // 36⁶ names: a collision means another writer holds that name; draw again.
-            guard code == EEXIST else {
-                throw systemError(code, path, "cannot create temporary file '\(temporary)'")
+            guard descriptor >= 0 else {
+                let code = errno
+                // 36⁶ names: a collision means another writer holds that name; draw again.
+                guard code == EEXIST else {
+                    throw systemError(code, path, "cannot create temporary file '\(temporary)'")
+                }
+                continue
             }
+            // A sweep may have locked and removed the file between open() and this lock; then
+            // its link count is 0 and a fresh name is drawn.
+            var status = stat()
+            if flock(descriptor, LOCK_EX) == 0, fstat(descriptor, &status) == 0, status.st_nlink > 0 {
+                return (descriptor, temporary)
+            }
+            close(descriptor)
         }
+    }
+
+    /// Removes the temporary files in `directory` that a killed write left behind (named as
+    /// `createTemporaryFile` names them, and not locked by a live writer); returns how many.
+    @discardableResult
+    public static func removeAbandonedTemporaryFiles(in directory: URL) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return 0 }
+        var removed = 0
+        for name in names where isTemporaryName(name) {
+            let path = directory.appendingPathComponent(name).path
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0 { removed += 1 }
+            close(descriptor)
+        }
+        return removed
+    }
+
+    /// ".<name>.<6 of [a-z0-9]>", with a non-empty name.
+    private static func isTemporaryName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        let n = temporarySuffixLength
+        guard bytes.count >= n + 3, bytes[0] == UInt8(ascii: "."), bytes[bytes.count - n - 1] == UInt8(ascii: ".") else {
+            return false
+        }
+        return bytes.suffix(n).allSatisfy(temporaryAlphabet.contains)
     }
 
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, temporary: String, path: String) throws {

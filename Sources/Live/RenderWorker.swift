@@ -27,7 +27,9 @@ public final class RenderWorker: RenderScheduling, @unchecked Sendable {
     public init(renderer: any Renderer, onOutcome: @escaping @Sendable (RenderOutcome) -> Void) {
         self.renderer = renderer
         self.onOutcome = onOutcome
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread keeps the worker alive until `stop()`: a worker dropped without it (a
+        // front end that failed to start) must not leave its thread reading a freed object.
+        let thread = Thread { [self] in self.loop() }
         thread.name = "imagine-live-render"
         thread.start()
     }

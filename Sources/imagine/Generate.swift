@@ -43,10 +43,10 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Where the PNGs go (created if missing).", valueName: "dir"))
     var outDir = "."
 
-    @Option(help: "Sampler steps (default: the model's imagine.json, else 20).")
+    @Option(parsing: .unconditional, help: "Sampler steps (default: the model's imagine.json, else 20).")
     var steps: Int?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Classifier-free guidance scale; 1 or less turns guidance off (SD-Turbo: 0) (default: the model's "
             + "imagine.json, else 7.5).", valueName: "scale"))
     var cfg: Float?
@@ -54,19 +54,19 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("The sampler (default: the model's imagine.json, else euler).", valueName: "name"))
     var sampler: SamplerKind?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Seed for the starting noise, drawn as torch.Generator(\"cpu\").manual_seed(seed) + randn draws it, "
             + "bit for bit, so a seed starts where diffusers on CPU starts (default: random, recorded in the PNG "
-            + "and the JSON line)."))
+            + "and the JSON line)."), transform: parseSeed)
     var seed: UInt64?
 
-    @Option(help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
+    @Option(parsing: .unconditional, help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
     var width: Int?
 
-    @Option(help: "Image height in pixels, a multiple of 8 (default: the model's native size).")
+    @Option(parsing: .unconditional, help: "Image height in pixels, a multiple of 8 (default: the model's native size).")
     var height: Int?
 
-    @Option(help: "Negative prompt, for every prompt without its own.")
+    @Option(parsing: .unconditional, help: "Negative prompt, for every prompt without its own.")
     var negative = ""
 
     @Option(help: ArgumentHelp(
@@ -76,6 +76,10 @@ struct Generate: ParsableCommand {
 
     @Flag(help: "Skip prompts whose PNG already exists.")
     var resume = false
+
+    @Flag(help: ArgumentHelp("Check every prompt against the model and this machine and print the JSON line each would get "
+                                 + "(without seconds), rendering and writing nothing."))
+    var dryRun = false
 
     @Option(help: ArgumentHelp("Render only shard i of n (0 ≤ i < n).", valueName: "i/n"))
     var shard: String?
@@ -87,12 +91,6 @@ struct Generate: ParsableCommand {
     func validate() throws {
         if prompts.isEmpty == (promptFile == nil) {
             throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
-        }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        for (name, value) in [("--width", width), ("--height", height)] {
-            if let value, value <= 0 || value % 8 != 0 {
-                throw ValidationError("\(name) must be a positive multiple of 8, got \(value)")
-            }
         }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be i/n with 0 ≤ i < n, got '\(shard)'") }
     }
@@ -123,6 +121,15 @@ struct Generate: ParsableCommand {
         defaults.sampler = sampler ?? defaults.sampler
         defaults.decoder = decoder ?? defaults.decoder
 
+        // The flags alone must make a request the model and machine can serve: a bad one fails
+        // once here, not once per prompt. Each prompt-file line is checked the same way when it renders.
+        do {
+            try pipeline.validate(defaults)
+        } catch let error as GenerationError {
+            printError("error: \(error.field.map { "--\($0): " } ?? "")\(error)")
+            throw ExitCode(1)
+        }
+
         var jobs: [(job: PromptJob, request: GenerationRequest)] = []
         var failures = 0
         for entry in entries {
@@ -136,21 +143,45 @@ struct Generate: ParsableCommand {
         let total = entries.count
 
         let outputDirectory = URL(fileURLWithPath: outDir, isDirectory: true)
-        try reportingErrors {
-            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
-        }
+        if !dryRun { try reportingErrors { try OutputPath.createFolder(outputDirectory) } }
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+        var swept: Set<String> = []
         for (position, (job, request)) in jobs.enumerated() {
-            let target = job.out.map { URL(fileURLWithPath: $0, relativeTo: outputDirectory) }
-                ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
+            let location = promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)"
+            let target: URL
+            do {
+                target = try job.out.map { try OutputPath.join($0, under: outputDirectory) }
+                    ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
+            } catch {
+                printError("error: prompt \(job.number) (\(location)): \(error)")
+                failures += 1
+                continue
+            }
+            if dryRun {
+                do {
+                    try pipeline.validate(request)
+                    try StandardStream.output(try record(line: job.number, request: request, precision: model.precision,
+                                                         upscale: job.upscale ?? upscaleOptions.upscale, path: target.path,
+                                                         seconds: nil) + "\n")
+                } catch {
+                    printError("error: prompt \(job.number) (\(location)): \(error)")
+                    failures += 1
+                }
+                continue
+            }
+            // A write killed mid-way leaves its hidden temporary file; the next run in that folder removes it.
+            let folder = target.deletingLastPathComponent()
+            if swept.insert(folder.path).inserted { PNGWriter.removeAbandonedTemporaryFiles(in: folder) }
             if resume && FileManager.default.fileExists(atPath: target.path) {
                 progress.clear()
                 printError("skipping \(job.number): \(target.path) exists")
                 continue
             }
             let label = "[\(position + 1)/\(jobs.count)] \(job.number)"
+            let path: String
+            let upscale = job.upscale ?? upscaleOptions.upscale
+            let start = DispatchTime.now()
             do {
-                let start = DispatchTime.now()
                 let result = try pipeline.generate(request, onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                 })
@@ -158,17 +189,25 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                let upscale = job.upscale ?? upscaleOptions.upscale
-                let path = try PNGOutput.write(result.image, request: request, model: model, upscale: upscale, to: target)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-                progress.clear()
-                FileHandle.standardOutput.write(Data((record(line: job.number, request: request, precision: model.precision,
-                                                             upscale: upscale, path: path,
-                                                             seconds: seconds) + "\n").utf8))
+                path = try PNGOutput.write(result.image, request: request, model: model, upscale: upscale, to: target)
             } catch {
                 progress.clear()
-                printError("error: prompt \(job.number) (\(promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)")): \(error)")
+                printError("error: prompt \(job.number) (\(location)): \(error)")
                 failures += 1
+                continue
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            progress.clear()
+            do {
+                try StandardStream.output(try record(line: job.number, request: request, precision: model.precision,
+                                                 upscale: upscale, path: path, seconds: seconds) + "\n")
+            } catch {
+                // Whoever reads the records is gone or has no room: the rest would be lost the same way.
+                let left = jobs.count - position - 1
+                printError("error: prompt \(job.number) (\(location)): \(path) was written but its record was not: \(error); "
+                           + "stopping with \(left) prompt\(left == 1 ? "" : "s") not rendered")
+                failures += 1 + left
+                break
             }
         }
         if failures > 0 {
@@ -178,15 +217,15 @@ struct Generate: ParsableCommand {
     }
 
     private func record(line: Int, request r: GenerationRequest, precision: Precision, upscale: Int,
-                        path: String, seconds: Double) -> String {
-        let object: [String: Any] = [
+                        path: String, seconds: Double?) throws -> String {
+        var object: [String: Any] = [
             "path": path, "line": line, "prompt": r.prompt, "negative": r.negativePrompt,
             "seed": r.seed, "steps": r.steps, "cfg": r.guidanceScale, "width": r.width, "height": r.height,
             "sampler": r.sampler.rawValue, "decoder": r.decoder.rawValue, "precision": precision.rawValue,
             "upscale": upscale,
-            "seconds": (seconds * 1000).rounded() / 1000,
         ]
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        if let seconds { object["seconds"] = (seconds * 1000).rounded() / 1000 }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 }
@@ -203,17 +242,17 @@ final class ProgressBar {
         let width = 30
         let filled = steps == 0 ? width : width * step / steps
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) \(bar) \(step)/\(steps)".utf8))
+        StandardStream.error("\r\u{1B}[2K\(label) \(bar) \(step)/\(steps)")
         drawn = true
     }
 
     func clear() {
         guard enabled && drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        StandardStream.error("\r\u{1B}[2K")
         drawn = false
     }
 }
 
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    StandardStream.error(line + "\n")
 }

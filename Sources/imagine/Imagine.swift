@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Imagine: ParsableCommand {
@@ -15,4 +16,11 @@ struct Imagine: ParsableCommand {
               imagine bench text-encoder ~/models/sd-turbo --threads 2
             """,
         subcommands: [Generate.self, LiveCommand.self, Inspect.self, Bench.self])
+
+    static func main() {
+        // A reader that went away (`| head`) then fails our write with EPIPE, reported as an
+        // error, instead of killing the process without a word.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

@@ -51,13 +51,14 @@ struct LiveCommand: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
-        let settings = try reportingErrors { try renderOptions.settings(for: model) }
+        let pipeline = Pipeline(model: model)
+        let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
         let outputDirectory = URL(fileURLWithPath: outDir)
 
         // Printed after the terminal is restored, so the paths stay on screen and in scripts.
         var saved: [String] = []
         let inbox = EventInbox<RenderOutcome>()
-        let worker = RenderWorker(renderer: PipelineRenderer(pipeline: Pipeline(model: model))) { inbox.post($0) }
+        let worker = RenderWorker(renderer: PipelineRenderer(pipeline: pipeline)) { inbox.post($0) }
         let session = LiveSession(
             settings: settings, modelName: model.name, seed: renderOptions.seed, scheduler: worker,
             clock: monotonicSeconds, drawSeed: { UInt64.random(in: 0..<(1 << 32)) },
@@ -70,7 +71,14 @@ struct LiveCommand: ParsableCommand {
                 return path
             })
 
-        let screen = try reportingErrors { try LiveScreen() }
+        let screen: LiveScreen
+        do {
+            screen = try LiveScreen()
+        } catch {
+            worker.stop()
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
         do {
             defer { screen.close() }
             runLoop(session: session, screen: screen, inbox: inbox)
@@ -78,7 +86,7 @@ struct LiveCommand: ParsableCommand {
             // A save still rendering when Esc came has finished by now; write it.
             for outcome in inbox.drain() { session.handle(.render(outcome)) }
         }
-        for path in saved { print(path) }
+        try reportingErrors { try StandardStream.output(saved.map { $0 + "\n" }.joined()) }
         if case .error(let reason) = session.status.message { printError("error: \(reason)") }
     }
 
@@ -114,16 +122,17 @@ struct LiveCommand: ParsableCommand {
 
 /// The render settings `live` and `bench live` share.
 struct LiveRenderOptions: ParsableArguments {
-    @Option(help: "Seed for the whole session (default: random; Ctrl-R draws a new one).")
+    @Option(parsing: .unconditional, help: "Seed for the whole session (default: random; Ctrl-R draws a new one).",
+            transform: parseSeed)
     var seed: UInt64?
 
-    @Option(help: "Sampler steps of the full-quality render after a pause and for Enter (default: the model's imagine.json, else 20).")
+    @Option(parsing: .unconditional, help: "Sampler steps of the full-quality render after a pause and for Enter (default: the model's imagine.json, else 20).")
     var steps: Int?
 
-    @Option(help: "Sampler steps of the per-keystroke preview, 1 or 2 (default: the model's imagine.json, else 1).")
+    @Option(parsing: .unconditional, help: "Sampler steps of the per-keystroke preview, 1 or 2 (default: the model's imagine.json, else 1).")
     var previewSteps: Int?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Preview width and height in pixels, a multiple of 8 (default: the model's native size, at most 256).",
         valueName: "pixels"))
     var previewSize: Int?
@@ -133,14 +142,14 @@ struct LiveRenderOptions: ParsableArguments {
             + "when the model has a tiny decoder, else latent).", valueName: "name"))
     var previewDecoder: DecoderKind?
 
-    @Option(help: "Milliseconds without a key before the full-quality render starts.")
+    @Option(parsing: .unconditional, help: "Milliseconds without a key before the full-quality render starts.")
     var refineDelayMs = 300
 
     @Option(help: ArgumentHelp(
         "Decoder of the full-quality render (default: the model's imagine.json, else vae).", valueName: "name"))
     var decoder: DecoderKind?
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Classifier-free guidance; 1 or less turns it off (default: the model's imagine.json, else 7.5; "
             + "one-step models such as SD-Turbo want 0, and guidance costs twice per step).",
         valueName: "scale"))
@@ -154,16 +163,13 @@ struct LiveRenderOptions: ParsableArguments {
         if let previewSteps, !(1...2).contains(previewSteps) {
             throw ValidationError("--preview-steps must be 1 or 2, got \(previewSteps)")
         }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if let previewSize, previewSize <= 0 || previewSize % 8 != 0 {
-            throw ValidationError("--preview-size must be a positive multiple of 8, got \(previewSize)")
-        }
         if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
     }
 
     /// The model's defaults (the full render at its native size, the preview at most 256²) under
-    /// these options.
-    func settings(for model: DiffusionModel) throws -> LiveSettings {
+    /// these options, checked as every request is (`Pipeline.validate`).
+    func settings(for pipeline: Pipeline) throws -> LiveSettings {
+        let model = pipeline.model
         var settings = LiveSettings(defaults: model.defaults)
         settings.previewSteps = previewSteps ?? settings.previewSteps
         settings.previewSize = previewSize ?? settings.previewSize
@@ -173,8 +179,8 @@ struct LiveRenderOptions: ParsableArguments {
         settings.refineDelay = Double(refineDelayMs) / 1000
         settings.guidanceScale = cfg ?? settings.guidanceScale
         settings.sampler = sampler ?? settings.sampler
-        if (settings.refineDecoder == .tiny || settings.previewDecoder == .tiny) && model.tinyDecoder == nil {
-            throw LiveError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent, or pass --tiny-decoder")
+        for quality in [RenderJob.Kind.preview, .save] {
+            try pipeline.validate(settings.request(prompt: "", seed: 0, quality: quality))
         }
         return settings
     }

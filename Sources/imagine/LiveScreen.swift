@@ -134,6 +134,16 @@ final class LiveScreen {
                 continue
             }
             flushTyped()
+            if kind == OK && character == 27 {
+                // Alt/Meta-prefixed keys (Alt-B, Meta-x) arrive as Esc and the key together:
+                // ignore the pair. Only a lone Esc quits, or Alt-B would throw the prompt away.
+                var next: wint_t = 0
+                let nextKind = wget_wch(stdscr, &next)
+                if nextKind != ERR {
+                    if nextKind == KEY_CODE_YES && Int32(next) == KEY_RESIZE { resized = true }
+                    continue
+                }
+            }
             if kind == KEY_CODE_YES && Int32(character) == KEY_RESIZE {
                 resized = true
             } else if let event = Self.event(forKey: Int32(character), isFunctionKey: kind == KEY_CODE_YES) {

@@ -7,6 +7,14 @@ import Models
 extension SamplerKind: ExpressibleByArgument {}
 extension DecoderKind: ExpressibleByArgument {}
 
+/// A numeric option's value is taken as given, so `--cfg -5` is a negative scale and `--steps -1`
+/// is refused as a bad step count rather than read as a missing value: every numeric option says
+/// `parsing: .unconditional`. Seeds are 0…2⁶⁴−1, as the PNG and the JSON line record them.
+func parseSeed(_ text: String) throws -> UInt64 {
+    guard let seed = UInt64(text) else { throw ValidationError("a seed is an integer 0…\(UInt64.max), got '\(text)'") }
+    return seed
+}
+
 /// `--model` and what a model may need besides its own files.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(

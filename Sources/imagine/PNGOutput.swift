@@ -24,7 +24,7 @@ enum PNGOutput {
         if upscale > 1 { rgb = rgb.resizedBicubic(width: rgb.width * upscale, height: rgb.height * upscale) }
         let parameters = request.a1111Parameters(modelName: model.name, precision: model.precision, upscale: upscale)
         let text = [(key: "parameters", value: parameters)]
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try OutputPath.createFolder(target.deletingLastPathComponent())
         let base = target.deletingPathExtension().lastPathComponent
         var candidate = target
         var suffix = 2
@@ -73,7 +73,9 @@ extension GenerationRequest {
         return lines.joined(separator: "\n")
     }
 
+    /// Whole scales as integers (`7`, as A1111 writes them), others as Swift prints a Float
+    /// (`7.5`, `1e+30`): no scale, however large, is forced into an Int.
     private func formatScale(_ value: Float) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
+        value == value.rounded() && value.magnitude < 1e9 ? String(Int(value)) : String(value)
     }
 }

@@ -17,7 +17,7 @@ struct PromptJob: Equatable {
     var decoder: DecoderKind?
     /// Enlargement of the saved PNG (JSONL `upscale`), over `--upscale`.
     var upscale: Int?
-    /// Explicit output path (JSONL `out`), relative to --out-dir unless absolute.
+    /// Explicit output name (JSONL `out`), relative to --out-dir (checked by `OutputPath`).
     var out: String?
 
     init(number: Int, prompt: String) {
@@ -96,25 +96,31 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
     }
     func string(_ key: String) throws -> String? {
         guard let value = object[key] else { return nil }
-        guard let s = value as? String else { throw LineProblem("\"\(key)\" must be a string") }
+        guard let s = value as? String else { throw LineProblem("\"\(key)\" must be a string, got \(describeJSON(value))") }
         return s
     }
     func integer(_ key: String) throws -> Int? {
         guard let value = object[key] else { return nil }
-        guard let n = value as? NSNumber, !isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
-              abs(n.doubleValue) < 1e15 else { throw LineProblem("\"\(key)\" must be an integer, got \(value)") }
-        return n.intValue
+        guard let n = wholeNumber(value), n.magnitude <= UInt64(Int.max) else {
+            throw LineProblem("\"\(key)\" must be an integer, got \(describeJSON(value))")
+        }
+        return n.negative ? -Int(n.magnitude) : Int(n.magnitude)
     }
     guard let prompt = try string("prompt") else { throw LineProblem("missing \"prompt\"") }
     var job = PromptJob(number: number, prompt: prompt)
     job.negative = try string("negative")
-    if let seed = try integer("seed") {
-        guard seed >= 0 else { throw LineProblem("\"seed\" must not be negative") }
-        job.seed = UInt64(seed)
+    if let value = object["seed"] {
+        // Any seed the command records (0…2⁶⁴−1) reads back.
+        guard let n = wholeNumber(value), !n.negative || n.magnitude == 0 else {
+            throw LineProblem("\"seed\" must be an integer 0…\(UInt64.max), got \(describeJSON(value))")
+        }
+        job.seed = n.magnitude
     }
     job.steps = try integer("steps")
     if let value = object["cfg"] {
-        guard let n = value as? NSNumber, !isBoolean(n) else { throw LineProblem("\"cfg\" must be a number") }
+        guard let n = value as? NSNumber, !isBoolean(n), n.floatValue.isFinite else {
+            throw LineProblem("\"cfg\" must be a finite number, got \(describeJSON(value))")
+        }
         job.cfg = n.floatValue
     }
     job.width = try integer("width")
@@ -135,9 +141,38 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
         }
         job.upscale = upscale
     }
-    job.out = try string("out")
-    if let out = job.out, out.isEmpty || out.hasSuffix("/") { throw LineProblem("\"out\" must name a file") }
+    if let out = try string("out") {
+        do { _ = try OutputPath.checked(out) } catch let error as OutputPathError { throw LineProblem(error.description) }
+        job.out = out
+    }
     return job
+}
+
+/// A JSON number without a fractional part, exactly (JSONSerialization keeps integers up to
+/// 2⁶⁴−1 as integers; a number written with a fraction or exponent arrives as a Double and counts
+/// when it is whole and below 2⁵³, where Doubles are exact).
+func wholeNumber(_ value: Any) -> (negative: Bool, magnitude: UInt64)? {
+    guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
+    switch String(cString: n.objCType) {
+    case "Q", "L", "I", "S", "C": return (false, n.uint64Value)
+    case "q", "l", "i", "s": return (n.int64Value < 0, n.int64Value.magnitude)
+    default:
+        let d = n.doubleValue
+        guard d == d.rounded(), d.magnitude < 9_007_199_254_740_992 else { return nil }
+        return (d < 0, UInt64(d.magnitude))
+    }
+}
+
+/// A JSON value as an error message names it: `the string "5"`, `true`, `null`, `an array`, `1.5`.
+func describeJSON(_ value: Any) -> String {
+    switch value {
+    case let s as String: return "the string \"\(s)\""
+    case let n as NSNumber: return isBoolean(n) ? (n.boolValue ? "true" : "false") : n.stringValue
+    case is NSNull: return "null"
+    case is [Any]: return "an array"
+    case is [String: Any]: return "an object"
+    default: return "\(value)"
+    }
 }
 
 /// JSON `true`/`false` arrive as NSNumbers too, and on Linux `1 is Bool` holds for any number 1:

@@ -3,7 +3,7 @@ import Kernels
 
 /// `--threads`, shared by every command that computes.
 struct ThreadOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Threads for our loops and OpenBLAS (default: IMAGINE_THREADS, else every core).",
         valueName: "n"))
     var threads: Int?

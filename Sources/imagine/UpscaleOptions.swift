@@ -5,7 +5,7 @@ import ArgumentParser
 struct UpscaleOptions: ParsableArguments {
     static let largest = 8
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Save the PNG enlarged n times (bicubic, byte for byte Pillow's BICUBIC); the model still renders "
             + "at its own size (e.g. imagine-mini's 128² becomes 512² with 4).", valueName: "n"))
     var upscale = 1

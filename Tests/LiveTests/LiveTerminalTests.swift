@@ -7,7 +7,9 @@ struct LiveTerminalTests {
     private let tinyModel = packageRoot.appendingPathComponent("Tests/Fixtures/pipeline/tiny-sd").path
 
     /// Starts `imagine live` on the tiny model in a tmux pane; `body` gets the pane and the out dir.
-    private func withLive(columns: Int = 100, rows: Int = 40, _ body: (TmuxSession, URL) throws -> Void) throws {
+    private func withLive(columns: Int = 100, rows: Int = 40,
+                          environment: [String: String] = ["TERM": "xterm-256color", "COLORTERM": "truecolor"],
+                          waitForStart: Bool = true, _ body: (TmuxSession, URL) throws -> Void) throws {
         let binary = try #require(imagineBinary, "no imagine binary next to \(CommandLine.arguments[0]); set IMAGINE_BINARY")
         let outDir = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-live-\(UUID())")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
@@ -15,11 +17,13 @@ struct LiveTerminalTests {
         let tmux = try TmuxSession(
             command: [binary.path, "live", "--model", tinyModel, "--out-dir", outDir.path, "--seed", "7",
                       "--steps", "4", "--threads", "1"],
-            columns: columns, rows: rows, environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"])
+            columns: columns, rows: rows, environment: environment)
         defer { tmux.close() }
         // A person waits for the program to be there before typing.
-        let ready = try tmux.waitUntil { try tmux.capture().contains("tiny-sd · seed 7") || tmux.capture().contains("terminal too") }
-        #expect(ready, "imagine live did not start: \(tmux.text)")
+        if waitForStart {
+            let ready = try tmux.waitUntil { try tmux.capture().contains("tiny-sd · seed 7") || tmux.capture().contains("terminal too") }
+            #expect(ready, "imagine live did not start: \(tmux.text)")
+        }
         try body(tmux, outDir)
     }
 
@@ -93,6 +97,59 @@ struct LiveTerminalTests {
             #expect(try tmux.waitUntil { showsPicture(try tmux.capture(escapes: true)) }, "\(tmux.text)")
             try tmux.press("Escape")
             #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
+        }
+    }
+
+    @Test func altAndMetaPrefixedKeysNeitherQuitNorEdit() throws {
+        try withLive { tmux, _ in
+            try tmux.type("abc")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("› abc") }, "\(tmux.text)")
+            for key in ["M-b", "M-x", "M-Enter", "M-Left", "M-BSpace", "M-[", "M-O", "M-é"] { try tmux.press(key) }
+            try tmux.type("d")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("› abcd") }, "\(tmux.text)")
+            #expect(try tmux.commandPID() != nil, "quit on an Alt key: \(tmux.text)")
+            try tmux.press("Escape")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "0")
+        }
+    }
+
+    @Test func everyTerminalSizeDownToOneCellIsSurvived() throws {
+        try withLive(columns: 40, rows: 12) { tmux, _ in
+            try tmux.type("a")
+            for (columns, rows) in [(1, 1), (2, 1), (1, 5), (5, 2), (16, 3), (300, 2), (3, 100), (80, 30), (1, 1)] {
+                try tmux.resize(columns: columns, rows: rows)
+                try tmux.type("x")
+                Thread.sleep(forTimeInterval: 0.1)
+                #expect(try tmux.commandPID() != nil, "gone at \(columns)×\(rows): \(tmux.text)")
+            }
+            try tmux.resize(columns: 80, rows: 30)
+            #expect(try tmux.waitUntil { showsPicture(try tmux.capture(escapes: true)) }, "\(tmux.text)")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("› axxxxxxxxx") }, "\(tmux.text)")
+            try tmux.press("Escape")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "0")
+        }
+    }
+
+    @Test(arguments: ["dumb", "vt100", "xterm-mono", "linux", "no-such-terminal", ""])
+    func aTERMThatDoesNotMatchTheTerminalEndsCleanly(term: String) throws {
+        try withLive(environment: ["TERM": term], waitForStart: false) { tmux, _ in
+            // Either the interface runs (and quits on Esc) or it refuses to start with a reason.
+            let settled = try tmux.waitUntil {
+                let pane = try tmux.capture()
+                return pane.contains("seed 7") || pane.contains("exited with status")
+            }
+            #expect(settled, "TERM=\(term): \(tmux.text)")
+            if try !tmux.capture().contains("exited with status") {
+                try tmux.type("a")
+                try tmux.press("Escape")
+            }
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status") }, "\(tmux.text)")
+            let pane = try tmux.capture()
+            #expect(pane.contains("exited with status 0") || (pane.contains("exited with status 1") && pane.contains("error:")),
+                    "TERM=\(term): \(tmux.text)")
+            #expect(try tmux.pane("alternate_on") == "0")
         }
     }
 

@@ -55,8 +55,8 @@ struct BenchLive: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
-        let settings = try reportingErrors { try renderOptions.settings(for: model) }
         let pipeline = Pipeline(model: model)
+        let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
         // Page the weights in and size BLAS buffers, as the first render of `live` does before
         // anyone has typed; a different prompt, so the typed ones still meet a cold cache.
         _ = try pipeline.generate(settings.request(prompt: "warm-up", seed: 0, quality: .preview))
