@@ -125,6 +125,7 @@ struct Generate: ParsableCommand {
         // once here, not once per prompt. Each prompt-file line is checked the same way when it renders.
         do {
             try pipeline.validate(defaults)
+            try PNGOutput.checkUpscale(defaults, upscale: upscaleOptions.upscale)
         } catch let error as GenerationError {
             printError("error: \(error.field.map { "--\($0): " } ?? "")\(error)")
             throw ExitCode(1)
@@ -160,6 +161,7 @@ struct Generate: ParsableCommand {
             if dryRun {
                 do {
                     try pipeline.validate(request)
+                    try PNGOutput.checkUpscale(request, upscale: job.upscale ?? upscaleOptions.upscale)
                     try StandardStream.output(try record(line: job.number, request: request, precision: model.precision,
                                                          upscale: job.upscale ?? upscaleOptions.upscale, path: target.path,
                                                          seconds: nil) + "\n")
@@ -182,6 +184,8 @@ struct Generate: ParsableCommand {
             let upscale = job.upscale ?? upscaleOptions.upscale
             let start = DispatchTime.now()
             do {
+                try pipeline.validate(request)
+                try PNGOutput.checkUpscale(request, upscale: upscale)
                 let result = try pipeline.generate(request, onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                 })

@@ -53,6 +53,9 @@ struct LiveCommand: ParsableCommand {
         let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
         let pipeline = Pipeline(model: model)
         let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
+        try reportingErrors {
+            try PNGOutput.checkUpscale(settings.request(prompt: "", seed: 0, quality: .save), upscale: upscaleOptions.upscale)
+        }
         let outputDirectory = URL(fileURLWithPath: outDir)
 
         // Printed after the terminal is restored, so the paths stay on screen and in scripts.

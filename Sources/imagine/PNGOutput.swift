@@ -15,6 +15,18 @@ enum PNGOutput {
         }
     }
 
+    /// Refuses an enlargement the machine cannot hold, as `Pipeline.validate` refuses a size: the
+    /// saved picture's 8-bit RGB and libpng's encoded copy of about the same size.
+    static func checkUpscale(_ request: GenerationRequest, upscale: Int) throws {
+        let bytes = 2 * 3 * Double(request.width) * Double(request.height) * Double(upscale * upscale)
+        guard upscale == 1 || bytes <= WorkingMemory.physical else {
+            throw GenerationError(
+                "a \(request.width)×\(request.height) image saved \(upscale)× larger needs about "
+                    + "\(WorkingMemory.format(bytes)), more than this machine's \(WorkingMemory.format(WorkingMemory.physical))",
+                field: "upscale")
+        }
+    }
+
     /// Writes `image`, enlarged `upscale` times, with `request`'s settings as metadata to
     /// `target`, or, when that name is taken, to `name-2.png`, `name-3.png`, …; returns the path
     /// written. An enlargement is recorded with A1111's keys for post-processing upscales.

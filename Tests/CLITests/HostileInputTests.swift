@@ -81,6 +81,14 @@ import Testing
             #expect(fileNames(in: dir) == ["00003-fine.png", "p.jsonl"], "\(run)")
             let flags = try Imagine.generate(["--width", "100000", "--height", "100000", "a"], in: dir)
             #expect(flags.status == 1 && flags.stderr.contains("of working memory"), "\(flags)")
+            // A size the decoder can hold, enlarged beyond memory when saved: refused before rendering.
+            // 8× saves 64× the pixels at 6 bytes each: 1.5× this machine's memory; decoding them
+            // (tiny-sd, latent decoder: 80 bytes per pixel) needs a third of it.
+            let height = Int(1.5 * Double(ProcessInfo.processInfo.physicalMemory) / (6 * 64) / 8192) / 8 * 8
+            try #"{"prompt": "wide", "width": 8192, "height": \#(height), "upscale": 8}"#
+                .write(to: dir.appendingPathComponent("u.jsonl"), atomically: true, encoding: .utf8)
+            let upscaled = try Imagine.generate(["--prompts", "u.jsonl", "--decoder", "latent", "--steps", "1"], in: dir)
+            #expect(upscaled.status == 1 && upscaled.stderr.contains("saved 8× larger needs about"), "\(upscaled)")
         }
     }
 
