@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measures imagine-mini against the issue's bar and draws its contact sheet.
+"""Measures imagine-mini against its quality bars (R-precision relative to real pictures) and draws its contact sheet.
 
     nice -n 19 python Weights/recipe/evaluate.py [--model Weights/imagine-mini]
 

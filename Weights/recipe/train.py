@@ -52,7 +52,7 @@ SCHEDULE = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", pre
 # (16, 32, 64, 128) on 64² crops ≈ 86 img/s. The machine is shared and this runs at nice 19, so
 # the run was paused whenever other work benchmarked: ~1,200 VAE steps and 1,200 diffusion steps
 # (≈ 12 epochs of the weighted set) were what fit ~70 minutes.
-# GPU: the issue's H100 feasibility run used a 40 M U-Net (128, 256, 256 here would be 26.8 M,
+# GPU: an H100 feasibility run used a 40 M U-Net (128, 256, 256 here would be 26.8 M,
 # 54 MB in fp16, and with the text encoder and VAE 71 MB): over the 40 MB the embedded model may
 # weigh. (96, 160, 160) is 11.2 M parameters, 22.3 MB, 39.7 MB in all with the 9.6 MB text encoder
 # and the 7.8 MB VAE (32, 64, 128, 128). Batch 512; the step counts are upper bounds that
@@ -375,7 +375,7 @@ def train_vae(dataset: Dataset, run: str, cfg: dict, args, deadline=None) -> Non
 @torch.no_grad()
 def normalise_vae_latents(vae, dataset: Dataset, device: str) -> dict:
     """Folds per-channel latent statistics into the VAE so that model latents are ≈ N(0, 1) per
-    channel with scaling_factor 1 (AutoencoderKL configs hold only one scalar; the issue's
+    channel with scaling_factor 1 (AutoencoderKL configs hold only one scalar; a GPU
     feasibility run found channel spreads 0.55…1.06). quant_conv's mean rows are shifted and
     scaled, its log-variance rows shifted by 2·ln(scale), and post_quant_conv undoes both, so
     decode(encode(x)) is unchanged."""
