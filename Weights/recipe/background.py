@@ -31,11 +31,11 @@ samples/s, CPU seconds so far, and a held-out measure (VAE: PSNR and patch-colou
 held-out images; diffusion: v-loss of the EMA weights on a fixed held-out batch).
 """
 import argparse
-import copy
 import fcntl
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,27 +77,7 @@ def log(*parts):
     print(time.strftime("%Y-%m-%d %H:%M:%S"), *parts, flush=True)
 
 
-# --- checkpoint files ---------------------------------------------------------------------------
-def write_atomically(path: str, write) -> None:
-    """write(file) into PATH.tmp, fsync, rename over PATH, fsync the folder: after a kill -9 at
-    any point PATH is either the old file or the new one, never a torn one."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def save_state(path: str, state: dict) -> None:
-    write_atomically(path, lambda f: torch.save(state, f))
-
-
+# --- the log ------------------------------------------------------------------------------------
 def append_log(path: str, entry: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
@@ -174,8 +154,6 @@ class Run:
         start of the VAE phase where its architecture is the plan's, or as its result where the
         committed folder's training.json says it already has the plan's vae_version; the
         committed text encoder and U-Net as the start of diffusion where theirs is the plan's."""
-        import shutil
-
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.exists(os.path.join(self.tokenizer_folder, "merges.txt")):
             shutil.copytree(os.path.join(COMMITTED, "tokenizer"), self.tokenizer_folder, dirs_exist_ok=True)
@@ -207,7 +185,7 @@ class Run:
 
     def checkpoint(self, state: dict, entry: dict) -> None:
         state["cpu_seconds"] = self.cpu_seconds
-        save_state(self.state_path, state)
+        train.save_checkpoint(self.state_path, state)
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "phase": state["phase"], "step": state["step"],
                  "cpu_seconds": round(self.cpu_seconds, 1), **entry}
         append_log(self.log_path, entry)
@@ -394,8 +372,6 @@ class Run:
         for name in ("imagine.json", "LICENSES"):
             source = os.path.join(COMMITTED, name)
             if os.path.exists(source) and not os.path.exists(os.path.join(out, name)):
-                import shutil
-
                 (shutil.copytree if os.path.isdir(source) else shutil.copy)(source, os.path.join(out, name))
         with open(os.path.join(out, "training.json"), "w") as f:
             json.dump(dict(step=state["step"], cpu_seconds=round(state.get("cpu_seconds", 0.0)),

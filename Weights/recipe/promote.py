@@ -91,7 +91,7 @@ def main() -> None:
                   gain_20_steps=round(gain, 3), margin=args.margin, promoted=promoted,
                   candidate_step=training["step"], candidate_cpu_seconds=training["cpu_seconds"],
                   candidate_megabytes=round(size / 1e6, 1))
-    background.write_atomically(os.path.join(args.dir, "promotion.json"),
+    train.write_atomically(os.path.join(args.dir, "promotion.json"),
                                 lambda f: f.write(json.dumps(report, indent=1).encode()))
     print(json.dumps(report, indent=1))
     if not promoted:

@@ -214,9 +214,24 @@ def tokenize(tokenizer, texts) -> torch.Tensor:
 
 
 # --- checkpoints ------------------------------------------------------------------------------
+def write_atomically(path: str, write) -> None:
+    """write(file) into PATH.tmp, fsync, rename over PATH, fsync the folder: after a kill -9 (or a
+    power cut) at any point PATH is either the old file or the new one, never a torn one."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 def save_checkpoint(path: str, state: dict) -> None:
-    torch.save(state, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    write_atomically(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: str):
