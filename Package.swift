@@ -34,7 +34,9 @@ let package = Package(
         // The bf16 GEMM (AVX512-BF16 intrinsics, chosen at run time) lives in C: Swift cannot
         // name the bf16 vector types the dot-product instruction takes.
         .target(name: "CBFloat16GEMM", path: "Sources/CBFloat16GEMM"),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16GEMM"], swiftSettings: swiftSettings),
+        // CPUID and XGETBV (inline assembly); Kernels decodes what they return.
+        .target(name: "CPUProbe", path: "Sources/CPUProbe"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16GEMM", "CPUProbe"], swiftSettings: swiftSettings),
         // Tokenizer, weights, the shared transformer core and the models built from it.
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         // The type-as-you-go session (debounce, latest-wins renders, refine on pause); no terminal.

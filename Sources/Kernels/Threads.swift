@@ -32,13 +32,6 @@ public enum Threads {
         current = n
     }
 
-    /// The OpenBLAS kernel family in use ("Cooperlake", "Haswell", …): OPENBLAS_CORETYPE in the
-    /// environment overrides what OpenBLAS detects, and changes GEMM speed by up to 2×.
-    public static var blasCore: String {
-        guard let name = openblas_get_corename() else { return "unknown" }
-        return String(cString: name)
-    }
-
     /// Applies the default (environment or core count).
     public static func configureDefault() { configure(defaultCount()) }
 }

@@ -57,10 +57,12 @@ public final class LiveSession {
     /// When the oldest preview still without an answer was asked for.
     private var previewPendingSince: Double?
 
+    /// - compute: how the model computes, for the status line (see `LiveStatus.compute`).
     /// - clock: seconds on a monotonic clock (a fake one in tests).
     /// - drawSeed: a fresh random seed, for `.reseed` (and the first seed when `seed` is nil).
     /// - save: writes a full-quality picture, returns its path; runs on the session's thread.
-    public init(settings: LiveSettings, modelName: String, seed: UInt64?, scheduler: RenderScheduling,
+    public init(settings: LiveSettings, modelName: String, compute: String? = nil, seed: UInt64?,
+                scheduler: RenderScheduling,
                 clock: @escaping () -> Double, drawSeed: @escaping () -> UInt64,
                 save: @escaping (RenderedImage) throws -> String) {
         self.settings = settings
@@ -71,6 +73,7 @@ public final class LiveSession {
         self.seed = seed ?? drawSeed()
         status = LiveStatus(modelName: modelName, seed: self.seed,
                             previewSteps: settings.previewSteps, refineSteps: settings.refineSteps)
+        status.compute = compute
         lastInputAt = clock()
     }
 

@@ -1,6 +1,8 @@
 /// What the status line says.
 public struct LiveStatus: Sendable, Equatable {
     public var modelName: String
+    /// How the model computes: its precision and the fp32 kernel family ("bf16, SkylakeX").
+    public var compute: String?
     public var seed: UInt64
     public var previewSteps: Int
     public var refineSteps: Int
@@ -34,9 +36,9 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
+    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
     public var text: String {
-        var parts = [modelName, "seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
+        var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
         if let progress = refineProgress {
             parts.append("refining \(progress.step)/\(progress.steps)")

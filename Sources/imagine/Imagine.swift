@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 
 @main
 struct Imagine: ParsableCommand {
@@ -17,7 +18,26 @@ struct Imagine: ParsableCommand {
             """,
         subcommands: [Generate.self, LiveCommand.self, Inspect.self, Bench.self])
 
+    /// The release this binary was built from.
+    static let release = "0.1.0"
+
+    @Flag(help: "Show the version, this CPU, the kernels in use and the precision `auto` picks here.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        Threads.configureDefault()
+        print("""
+            imagine \(Self.release)
+            CPU: \(CPUFeatures.current.description), \(Threads.count) threads
+            fp32 products: \(BLASKernelSelection.description)
+            precision auto: \(AutomaticPrecision.current.description)
+            """)
+    }
+
     static func main() {
+        // Before anything else: this may run the program again with other OpenBLAS kernels.
+        BLASKernelSelection.reexecuteIfNarrower()
         // A reader that went away (`| head`) then fails our write with EPIPE, reported as an
         // error, instead of killing the process without a word.
         signal(SIGPIPE, SIG_IGN)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Models
 
 struct Inspect: ParsableCommand {
@@ -23,7 +24,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: path)
         let inventory = try reportingErrors { try ModelInventory(path: url) }
-        try reportingErrors { try StandardStream.output(Self.report(inventory) + "\n") }
+        try reportingErrors { try StandardStream.output(Self.report(inventory) + "\n" + Self.machineReport() + "\n") }
         // Headers can look right while the values or the parts do not fit: read every tensor (also
         // those text-to-image never loads, such as the VAE encoder's), and load a diffusers folder.
         try reportingErrors {
@@ -62,6 +63,16 @@ struct Inspect: ParsableCommand {
         }
         lines.append("  total parameters: \(formatCount(total))")
         return lines.joined(separator: "\n")
+    }
+
+    /// How this machine would run the model: what `generate` and `live` load it in.
+    static func machineReport() -> String {
+        Threads.configureDefault()
+        return """
+              this machine: \(CPUFeatures.current.description), \(Threads.count) threads
+                fp32 products: \(BLASKernelSelection.description)
+                precision auto: \(AutomaticPrecision.current.description)
+            """
     }
 
     static func formatCount(_ n: Int) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import ImageIO
+import Kernels
 import Live
 import Models
 
@@ -50,7 +51,7 @@ struct LiveCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
+        let model = try reportingErrors { try modelOptions.load() }
         let pipeline = Pipeline(model: model)
         let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
         try reportingErrors {
@@ -63,7 +64,8 @@ struct LiveCommand: ParsableCommand {
         let inbox = EventInbox<RenderOutcome>()
         let worker = RenderWorker(renderer: PipelineRenderer(pipeline: pipeline)) { inbox.post($0) }
         let session = LiveSession(
-            settings: settings, modelName: model.name, seed: renderOptions.seed, scheduler: worker,
+            settings: settings, modelName: model.name,
+            compute: "\(model.precision.rawValue), \(BLASKernels.coreName)", seed: renderOptions.seed, scheduler: worker,
             clock: monotonicSeconds, drawSeed: { UInt64.random(in: 0..<(1 << 32)) },
             save: { image in
                 let name = "\(slug(image.job.request.prompt))-\(image.job.request.seed).png"

@@ -45,14 +45,14 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Loads the model in `--precision`, else in `defaultPrecision`.
-    func load(defaultPrecision: Precision = .fp32) throws -> DiffusionModel {
+    /// Loads the model in `--precision`, else in whichever of fp32 and bf16 is faster here.
+    func load() throws -> DiffusionModel {
         try DiffusionModel.load(
             path: try modelPath(),
             tokenizer: tokenizer.map { URL(fileURLWithPath: $0) },
             tinyDecoder: tinyDecoder.map { URL(fileURLWithPath: $0) },
             predictionType: predictionType.flatMap(PredictionType.init(rawValue:)),
-            precision: precisionOptions.resolved(defaultPrecision))
+            precision: precisionOptions.resolved(.auto))
     }
 }
 

@@ -61,8 +61,13 @@ import Testing
                 #expect(run.stdoutLines.contains("  \(name) (\(className))"), "\(run)")
             }
             let total = expected.values.reduce(0, +)
-            #expect(run.stdoutLines.last?.hasPrefix("  total parameters:") == true, "\(run)")
-            #expect(run.stdoutLines.last?.hasSuffix("(\(total))") == true, "\(run)")
+            let totalLine = run.stdoutLines.first { $0.hasPrefix("  total parameters:") }
+            #expect(totalLine?.hasSuffix("(\(total))") == true, "\(run)")
+            // Then how this machine would run it.
+            let machine = Array(run.stdoutLines.drop { !$0.hasPrefix("  this machine: ") })
+            #expect(machine.count == 3, "\(run)")
+            #expect(machine.dropFirst().first?.contains(" kernels") == true, "\(run)")
+            #expect(machine.last?.hasPrefix("    precision auto: ") == true, "\(run)")
         }
     }
 

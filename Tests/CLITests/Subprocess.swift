@@ -73,11 +73,17 @@ enum Imagine {
         return nil
     }()
 
-    /// Runs `imagine arguments…` in `directory` and waits for it (at most `timeout` seconds,
-    /// after which it is killed and `timedOut` is set). Whatever the arguments, the tool must exit
-    /// by itself: a crash (a signal: trap, segfault) or a hang is an issue of the calling test.
-    static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 60,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
+    /// The cache folder every run of this test process uses (`XDG_CACHE_HOME`), so that tests never
+    /// write the user's own cache and `--precision auto` measures once per test run.
+    static let cacheFolder: URL = FileManager.default.temporaryDirectory
+        .appendingPathComponent("imagine-cli-cache-\(getpid())")
+
+    /// Runs `imagine arguments…` in `directory` with `environment` added to this process's (and
+    /// `XDG_CACHE_HOME` at `cacheFolder` unless given) and waits for it (at most `timeout`
+    /// seconds, after which it is killed and `timedOut` is set). Whatever the arguments, the tool
+    /// must exit by itself: a crash (a signal: trap, segfault) or a hang is an issue of the calling test.
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                    timeout: TimeInterval = 60, sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
         let binary = try #require(
             Self.binary,
             "no imagine binary next to the test executable (\(CommandLine.arguments[0])); set IMAGINE_BINARY",
@@ -100,6 +106,9 @@ enum Imagine {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment
+            .merging(["XDG_CACHE_HOME": cacheFolder.path]) { _, test in test }
+            .merging(environment) { _, given in given }
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdoutHandle
@@ -126,12 +135,15 @@ enum Imagine {
     }
 
     /// `imagine generate --model tiny-sd` with small, fast defaults (64×64 by the model's native
-    /// size, 4 steps, seed 7, one thread per process as the tests run in parallel) plus `arguments`.
+    /// size, 4 steps, seed 7, one thread per process as the tests run in parallel, fp32 — the same
+    /// pixels on every CPU — unless `arguments` name a precision) plus `arguments`.
     static func generate(_ arguments: [String], in directory: URL, seed: UInt64 = 7, threads: Int = 1,
+                         environment: [String: String] = [:],
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
-        try run(["generate", "--model", tinyModel, "--steps", "4", "--seed", "\(seed)", "--threads", "\(threads)"]
-                    + arguments,
-                in: directory, sourceLocation: sourceLocation)
+        let precision = arguments.contains("--precision") ? [] : ["--precision", "fp32"]
+        return try run(["generate", "--model", tinyModel, "--steps", "4", "--seed", "\(seed)", "--threads", "\(threads)"]
+                           + precision + arguments,
+                       in: directory, environment: environment, sourceLocation: sourceLocation)
     }
 }
 

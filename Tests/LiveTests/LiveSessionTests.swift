@@ -270,5 +270,8 @@ import Testing
     @Test func theStatusLineNamesModelSeedStepsAndLatency() {
         let h = SessionHarness()
         #expect(h.session.status.text == "tiny · seed 42 · steps 1/8 · – ms")
+        var status = h.session.status
+        status.compute = "bf16, SkylakeX"
+        #expect(status.text == "tiny · bf16, SkylakeX · seed 42 · steps 1/8 · – ms")
     }
 }

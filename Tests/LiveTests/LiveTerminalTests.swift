@@ -5,6 +5,7 @@ import Testing
 @Suite(.serialized, .enabled(if: TmuxSession.executable != nil, "tmux is not installed (bash .ci/setup installs it)"))
 struct LiveTerminalTests {
     private let tinyModel = packageRoot.appendingPathComponent("Tests/Fixtures/pipeline/tiny-sd").path
+    private static let cacheFolder = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-live-cache-\(getpid())")
 
     /// Starts `imagine live` on the tiny model in a tmux pane; `body` gets the pane and the out dir.
     private func withLive(columns: Int = 100, rows: Int = 40,
@@ -17,11 +18,13 @@ struct LiveTerminalTests {
         let tmux = try TmuxSession(
             command: [binary.path, "live", "--model", tinyModel, "--out-dir", outDir.path, "--seed", "7",
                       "--steps", "4", "--threads", "1"],
-            columns: columns, rows: rows, environment: environment)
+            columns: columns, rows: rows,
+            // `--precision auto` keeps its measurement in the cache folder: the tests', not the user's.
+            environment: environment.merging(["XDG_CACHE_HOME": Self.cacheFolder.path]) { given, _ in given })
         defer { tmux.close() }
         // A person waits for the program to be there before typing.
         if waitForStart {
-            let ready = try tmux.waitUntil { try tmux.capture().contains("tiny-sd · seed 7") || tmux.capture().contains("terminal too") }
+            let ready = try tmux.waitUntil { try tmux.capture().contains("· seed 7 ·") || tmux.capture().contains("terminal too") }
             #expect(ready, "imagine live did not start: \(tmux.text)")
         }
         try body(tmux, outDir)
@@ -37,7 +40,8 @@ struct LiveTerminalTests {
             try tmux.type("a red apple")
             let drawn = try tmux.waitUntil {
                 let pane = try tmux.capture(escapes: true)
-                return showsPicture(pane) && pane.contains("› a red apple") && pane.contains("tiny-sd · seed 7 · steps 1/4")
+                return showsPicture(pane) && pane.contains("› a red apple") && pane.contains("seed 7 · steps 1/4")
+                    && (pane.contains("tiny-sd · bf16, ") || pane.contains("tiny-sd · fp32, "))
             }
             #expect(drawn, "no picture and status line: \(tmux.text)")
             #expect(try tmux.pane("alternate_on") == "1")

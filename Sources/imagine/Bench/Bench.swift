@@ -80,8 +80,9 @@ struct BenchTextEncoder: ParsableCommand {
         times.sort()
         defer { print(String(format: "peak RSS %.0f MB", peakResidentMegabytes())) }
         let c = encoder.config
-        print(String(format: "text encoder: %d layers, width %d, %@, %d tokens, %d threads, OpenBLAS %@",
-                     c.layers, c.width, c.activation.rawValue, tokens.ids.count, Threads.count, Threads.blasCore))
+        print(String(format: "text encoder: %d layers, width %d, %@, %d tokens, %d threads, %@, %@",
+                     c.layers, c.width, c.activation.rawValue, tokens.ids.count, Threads.count,
+                     precisionOptions.resolved().rawValue, BLASKernelSelection.description))
         print(String(format: "load %.3f s; encode median %.4f s, min %.4f s, max %.4f s over %d runs",
                      loadSeconds, times[times.count / 2], times[0], times[times.count - 1], runs))
         if let saveOutput {
@@ -202,7 +203,8 @@ struct BenchComponent: ParsableCommand {
             times.append(seconds(since: start))
         }
         times.sort()
-        print("\(description), \(size)×\(size), batch \(batch), \(Threads.count) threads, OpenBLAS \(Threads.blasCore)")
+        print("\(description), \(size)×\(size), batch \(batch), \(Threads.count) threads, "
+              + "\(precisionOptions.resolved().rawValue), \(BLASKernelSelection.description)")
         print(String(format: "load %.3f s; median %.4f s, min %.4f s, max %.4f s over %d runs; peak RSS %.0f MB",
                      loadSeconds, times[times.count / 2], times[0], times[times.count - 1], runs,
                      peakResidentMegabytes()))

@@ -68,7 +68,7 @@ struct BenchTable: ParsableCommand {
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
         emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precisionOptions.resolved().rawValue), "
-             + "OpenBLAS \(Threads.blasCore)")
+             + "\(BLASKernelSelection.description)")
         emit(reference.map { "PyTorch: \($0.python) (\($0.version))" }
               ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : PyTorchReference.missingReason(python: python)))")
         emit("| component | ours | PyTorch | ratio | PyTorch, tuned malloc | ratio | error | RSS ours | RSS PyTorch |")

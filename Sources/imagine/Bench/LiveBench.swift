@@ -54,7 +54,7 @@ struct BenchLive: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load(defaultPrecision: PrecisionOptions.interactive) }
+        let model = try reportingErrors { try modelOptions.load() }
         let pipeline = Pipeline(model: model)
         let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
         // Page the weights in and size BLAS buffers, as the first render of `live` does before
@@ -143,7 +143,7 @@ struct BenchLive: ParsableCommand {
         let nativeSize = model.defaults.size
         print("model \(model.name) (native \(nativeSize)×\(nativeSize), \(model.precision.rawValue)); preview \(settings.previewSize)×\(settings.previewSize), "
               + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
-              + "\(Threads.count) threads, OpenBLAS \(Threads.blasCore)")
+              + "\(Threads.count) threads, \(BLASKernelSelection.description)")
         print("typed \(prompt.count) keys, gaps \(minGapMs)–\(maxGapMs) ms (seed \(gapSeed)); "
               + "headless screen \(columns)×\(rows) cells; \(keystrokes.count) keys changed the prompt")
         let latencies = keystrokes.compactMap { key in key.reflectedAt.map { ($0 - key.due) * 1000 } }.sorted()
