@@ -16,7 +16,7 @@
 // and bf16 or fp32 weights alike and nothing is converted twice per block.
 //
 // This file is compiled for the baseline CPU; only functions marked BF16_TARGET use AVX-512, and
-// they are reached only after imagine_bf16_gemm_available() said yes. Off x86-64 only the
+// they are reached only after the caller's CPUID check (Kernels' CPUFeatures) found AVX512-BF16. Off x86-64 only the
 // portable packing remains and the bf16 path reports itself unavailable.
 
 #include "bf16_gemm.h"
@@ -86,25 +86,9 @@ void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long ro
 
 #if defined(__x86_64__)
 
-#include <cpuid.h>
 #include <immintrin.h>
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-
-int imagine_bf16_gemm_available(void) {
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !((ecx >> 27) & 1)) return 0;  // OSXSAVE
-    unsigned xcr0_low, xcr0_high;
-    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-    // The OS saves SSE, AVX, opmask and both halves of the 32 zmm registers.
-    if ((xcr0_low & 0xE6) != 0xE6) return 0;
-    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    int avx512f = (ebx >> 16) & 1, avx512dq = (ebx >> 17) & 1, avx512bw = (ebx >> 30) & 1,
-        avx512vl = (ebx >> 31) & 1;
-    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return 0;
-    int avx512bf16 = (eax >> 5) & 1;
-    return avx512f && avx512dq && avx512bw && avx512vl && avx512bf16;
-}
 
 /// Two fp32 rows of 16 values → 16 pair words (low half from `even`, high half from `odd`).
 BF16_TARGET static inline __m512i pair_words(__m512 even, __m512 odd) {
@@ -300,8 +284,6 @@ BF16_TARGET void imagine_bf16_gemm(long m, long n, long k, float alpha,
 }
 
 #else  // No AVX512-BF16 off x86-64: the bf16 path is refused before it would run.
-
-int imagine_bf16_gemm_available(void) { return 0; }
 
 void imagine_bf16_gemm(long m, long n, long k, float alpha, imagine_matrix a, imagine_matrix b,
                        int accumulate, float *c, long ldc) {

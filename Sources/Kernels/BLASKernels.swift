@@ -50,12 +50,14 @@ public enum BLASKernels {
     }
 
     /// The `OPENBLAS_CORETYPE` to run with instead of `reported`, or nil to keep it: only when
-    /// OpenBLAS chose narrower kernels than this CPU runs, and only when the environment does not
-    /// already set one (a person's own choice stands, and a re-executed process never loops).
+    /// OpenBLAS chose kernels of another width than the best this CPU runs — narrower on a CPU
+    /// newer than the library, wider when AVX-512 is switched off (`CPUFeatures.current`) — and
+    /// only when the environment does not already set one (a person's own choice stands, and a
+    /// re-executed process never loops).
     public static func preferredCoreType(reported: String, features: CPUFeatures,
                                          environment: [String: String]) -> String? {
         if let set = environment["OPENBLAS_CORETYPE"], !set.isEmpty { return nil }
-        guard let best = best(for: features), vectorRank(of: best) > vectorRank(of: reported) else { return nil }
+        guard let best = best(for: features), vectorRank(of: best) != vectorRank(of: reported) else { return nil }
         return best
     }
 }

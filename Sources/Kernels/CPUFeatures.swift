@@ -1,4 +1,5 @@
 import CPUProbe
+import Foundation
 
 /// What this x86-64 CPU can run, decoded from CPUID and XCR0 (an instruction set counts only when
 /// the operating system also saves its registers).
@@ -72,10 +73,12 @@ public struct CPUFeatures: Sendable, Equatable {
     public let avx2: Bool
     /// AVX-512 Foundation with DQ, BW and VL: what compilers' Skylake-server code and OpenBLAS's
     /// SkylakeX kernels use.
-    public let avx512: Bool
-    public let avx512BF16: Bool
+    public private(set) var avx512: Bool
+    public private(set) var avx512BF16: Bool
     /// Advanced Matrix Extensions with bf16 tiles, usable (the OS enables tile state).
-    public let amxBF16: Bool
+    public private(set) var amxBF16: Bool
+    /// True when `IMAGINE_DISABLE_AVX512` turned the CPU's AVX-512 off for this process.
+    public private(set) var avx512Disabled = false
 
     public init(_ r: Registers) {
         func bit(_ word: UInt32, _ n: Int) -> Bool { (word >> UInt32(n)) & 1 == 1 }
@@ -104,8 +107,25 @@ public struct CPUFeatures: Sendable, Equatable {
         amxBF16 = osSavesTiles && bit(r.leaf7.edx, 22) && bit(r.leaf7.edx, 24)
     }
 
-    /// This CPU's.
-    public static let current = CPUFeatures(.probe())
+    /// This CPU's, less AVX-512 when `IMAGINE_DISABLE_AVX512` is set to anything but "0" or "":
+    /// the switch lets an AVX-512 machine run what an AVX2-only one (most laptops) runs — OpenBLAS's
+    /// Haswell kernels and fp32 — to measure and test that path. (Our own Swift code is compiled
+    /// for the build's target CPU; build with IMAGINE_TARGET_CPU=haswell as well to rule it out.)
+    public static let current: CPUFeatures = {
+        let features = CPUFeatures(.probe())
+        let switchValue = ProcessInfo.processInfo.environment["IMAGINE_DISABLE_AVX512"] ?? ""
+        return switchValue.isEmpty || switchValue == "0" ? features : features.withoutAVX512
+    }()
+
+    /// The same CPU as one without AVX-512 (and so without its bf16 dot products or AMX) would be.
+    public var withoutAVX512: CPUFeatures {
+        var copy = self
+        copy.avx512 = false
+        copy.avx512BF16 = false
+        copy.amxBF16 = false
+        copy.avx512Disabled = true
+        return copy
+    }
 
     /// The widest vector instruction sets, as a person reads them ("AVX-512 BF16", "AVX2 FMA", …).
     public var summary: String {
@@ -114,6 +134,7 @@ public struct CPUFeatures: Sendable, Equatable {
             parts.append(fma ? "AVX2 FMA" : "AVX2")
         } else if avx { parts.append("AVX") } else { parts.append("SSE") }
         if amxBF16 { parts.append("AMX") }
+        if avx512Disabled { parts.append("AVX-512 disabled") }
         return parts.joined(separator: ", ")
     }
 

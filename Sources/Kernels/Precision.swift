@@ -10,8 +10,9 @@ public enum Precision: String, Sendable, CaseIterable {
     case fp32
     case bf16
 
-    /// Whether this CPU can run the bf16 path (AVX512-BF16 with the OS saving AVX-512 state).
-    public static let bf16Available: Bool = imagine_bf16_gemm_available() != 0
+    /// Whether this CPU can run the bf16 path (AVX512-BF16 with the OS saving AVX-512 state, and
+    /// AVX-512 not switched off).
+    public static var bf16Available: Bool { CPUFeatures.current.avx512BF16 }
 
     /// Why this precision cannot run here, or nil when it can.
     public var unavailableReason: String? {
@@ -19,7 +20,10 @@ public enum Precision: String, Sendable, CaseIterable {
         case .fp32: return nil
         case .bf16:
             return Precision.bf16Available
-                ? nil : "bf16 needs a CPU with AVX512-BF16 (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 or later); this one lacks it"
+                ? nil
+                : CPUFeatures.current.avx512Disabled
+                ? "bf16 needs AVX512-BF16, which IMAGINE_DISABLE_AVX512 switched off"
+                : "bf16 needs a CPU with AVX512-BF16 (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 or later); this one lacks it"
         }
     }
 }

@@ -6,14 +6,15 @@ import Kernels
 /// OpenBLAS picks its kernels as the library loads, before `main`, and an OpenBLAS older than the
 /// CPU falls back to generic SSE3 ones. The only way to change that choice is
 /// `OPENBLAS_CORETYPE` in the environment of a process that has not loaded the library yet, so
-/// the program runs itself again with it set: one exec, a few milliseconds, only on such CPUs.
+/// the program runs itself again with it set: one exec, a few milliseconds, only on such CPUs (and
+/// when `IMAGINE_DISABLE_AVX512` asks for the AVX2 kernels on an AVX-512 one).
 enum BLASKernelSelection {
     /// Set for the re-executed process: the family OpenBLAS had picked by itself.
     static let detectedVariable = "IMAGINE_OPENBLAS_DETECTED"
 
     /// Returns when OpenBLAS's own choice stands (or when exec fails, with a warning); otherwise
     /// the process image is replaced and this never returns.
-    static func reexecuteIfNarrower() {
+    static func reexecuteForBestKernels() {
         let reported = BLASKernels.coreName
         guard let preferred = BLASKernels.preferredCoreType(
             reported: reported, features: .current, environment: ProcessInfo.processInfo.environment)

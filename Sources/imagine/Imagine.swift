@@ -37,7 +37,7 @@ struct Imagine: ParsableCommand {
 
     static func main() {
         // Before anything else: this may run the program again with other OpenBLAS kernels.
-        BLASKernelSelection.reexecuteIfNarrower()
+        BLASKernelSelection.reexecuteForBestKernels()
         // A reader that went away (`| head`) then fails our write with EPIPE, reported as an
         // error, instead of killing the process without a word.
         signal(SIGPIPE, SIG_IGN)

@@ -103,8 +103,12 @@ struct CPUFeaturesTests {
         #expect(preferred(Self.emeraldRapids, reported: "Prescott", environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
     }
 
-    @Test func thisMachineIsDecodedAsTheBFloat16KernelDecodesIt() {
-        // The bf16 GEMM checks CPUID in C on its own; the two readings must agree.
-        #expect(CPUFeatures.current.avx512BF16 == Precision.bf16Available)
+    @Test func switchingAVX512OffLeavesWhatAnAVX2MachineRuns() {
+        let zen4 = CPUFeatures(Self.zen4).withoutAVX512
+        #expect(zen4.avx2 && zen4.fma && zen4.f16c && !zen4.avx512 && !zen4.avx512BF16 && !zen4.amxBF16)
+        #expect(zen4.summary == "AVX2 FMA, AVX-512 disabled")
+        // OpenBLAS detected the AVX-512 kernels; the switched-off CPU gets the AVX2 ones.
+        #expect(BLASKernels.preferredCoreType(reported: "Cooperlake", features: zen4, environment: [:]) == "Haswell")
+        #expect(BLASKernels.preferredCoreType(reported: "Zen", features: zen4, environment: [:]) == nil)
     }
 }

@@ -36,14 +36,11 @@ void imagine_bf16_pack(imagine_pack_role role, imagine_matrix source, long rows,
 void imagine_bf16_unpack(imagine_pack_role role, const uint32_t *packed, long rows, long columns,
                          float *values);
 
-/// Whether this CPU and OS can run imagine_bf16_gemm (AVX512-BF16 with AVX-512 state saved).
-int imagine_bf16_gemm_available(void);
-
 /// C[m, n] = alpha · A[m, k] · B[k, n] + (accumulate ? C : 0), C row-major with row stride ldc.
 ///
 /// fp32 operands are rounded to bf16 (to nearest, ties to even) as they are packed; products are
 /// summed in fp32 (VDPBF16PS). Single-threaded: callers split the work across their threads.
-/// Requires imagine_bf16_gemm_available().
+/// Requires AVX512-BF16 with the OS saving AVX-512 state (the caller checks: Kernels' CPUFeatures).
 void imagine_bf16_gemm(long m, long n, long k, float alpha,
                        imagine_matrix a, imagine_matrix b,
                        int accumulate, float *c, long ldc);
