@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
             machine may be shared and noisy): `imagine bench table` runs every component of a model \
             here and in PyTorch on the same weights and inputs, and prints the ratios.
             """,
-        subcommands: [BenchTable.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
+        subcommands: [BenchTable.self, BenchGenerate.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {

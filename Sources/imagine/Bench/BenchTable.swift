@@ -272,7 +272,7 @@ private func duration(_ seconds: Double) -> String {
 }
 
 /// A line on standard output, written at once (rows appear as they are measured, also into a pipe).
-private func emit(_ line: String) {
+func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
