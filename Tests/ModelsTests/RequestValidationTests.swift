@@ -67,7 +67,7 @@ import Testing
         request.width = 64
         request.height = 64
         request.steps = 3
-        var noise = Tensor(zeros: [1, pipeline.model.unet.config.inChannels, 8, 8])
+        var noise = Tensor(zeros: [1, pipeline.model.unetConfig.inChannels, 8, 8])
         noise.data[5] = .nan
         let error = try #require(throws: GenerationError.self) { try pipeline.generate(request, initialNoise: noise) }
         #expect(error.description.contains("step 1 of 3 gave NaN or infinite latents"), "\(error)")
