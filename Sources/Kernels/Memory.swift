@@ -4,6 +4,9 @@
 @_silgen_name("mallopt")
 private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 private let M_TRIM_THRESHOLD: Int32 = -1, M_TOP_PAD: Int32 = -2, M_MMAP_MAX: Int32 = -4
+/// glibc's `int malloc_trim(size_t pad)`, also not exported by the Glibc module.
+@_silgen_name("malloc_trim")
+private func malloc_trim(_ pad: Int) -> Int32
 #endif
 
 /// How the process's allocator treats the large, short-lived activation buffers every layer
@@ -22,6 +25,17 @@ public enum Memory {
         _ = mallopt(M_MMAP_MAX, 0)
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
         _ = mallopt(M_TOP_PAD, 64 << 20)
+        #endif
+    }
+
+    /// Hands the free pages of the heap back to the system. `reuseFreedBlocks` keeps freed memory
+    /// in the process (resident, and counted in its RSS) for the next activation to reuse; after a
+    /// model component's weights are released that is hundreds of MB the rest of the run may never
+    /// need, so whoever releases them calls this. It unmaps free pages anywhere in the heap, not only at
+    /// its top. A no-op where malloc is not glibc's.
+    public static func returnFreedPages() {
+        #if canImport(Glibc)
+        _ = malloc_trim(0)
         #endif
     }
 }

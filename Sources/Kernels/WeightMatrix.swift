@@ -14,10 +14,15 @@ public enum WeightUse: Sendable, Equatable {
 
 /// A layer's weight (a linear layer's [out, in], a convolution's [out, in, k, k]) as it is kept in
 /// memory: fp32, or bf16 packed once at load into the panels the bf16 GEMM reads (half the bytes,
-/// and no packing per call, which cost as much as the products on low-resolution layers).
+/// and no packing per call, which cost as much as the products on low-resolution layers), or the
+/// fp16 values of an fp16 checkpoint at precision fp32.
 public enum WeightMatrix: Sendable, Equatable {
     case fp32(Tensor)
     case bf16(PackedBFloat16Matrix)
+    /// Row-major fp16 values, widened to fp32 for each product (F16C's vcvtph2ps, exact): fp32
+    /// results bit for bit in half the memory of `.fp32`, for the time of a widening per product
+    /// (a 256² U-Net step measured 25–35 % slower), hence opt-in (`IMAGINE_FP16_WEIGHTS`).
+    case fp16(shape: [Int], values: [Float16])
 
     /// `tensor` kept in `precision`: as is for fp32, rounded to nearest (ties to even) and packed
     /// for `use` for bf16.
@@ -32,12 +37,13 @@ public enum WeightMatrix: Sendable, Equatable {
         switch self {
         case .fp32(let tensor): return tensor.shape
         case .bf16(let packed): return packed.shape
+        case .fp16(let shape, _): return shape
         }
     }
 
     public var precision: Precision {
         switch self {
-        case .fp32: return .fp32
+        case .fp32, .fp16: return .fp32
         case .bf16: return .bf16
         }
     }
@@ -50,14 +56,18 @@ public enum WeightMatrix: Sendable, Equatable {
             precondition(newShape.first == packed.shape[0] && newShape.reduce(1, *) == packed.shape.reduce(1, *),
                          "cannot reshape \(packed.shape) to \(newShape)")
             return .bf16(PackedBFloat16Matrix(shape: newShape, use: packed.use, words: packed.words))
+        case .fp16(let shape, let values):
+            precondition(newShape.reduce(1, *) == shape.reduce(1, *), "cannot reshape \(shape) to \(newShape)")
+            return .fp16(shape: newShape, values: values)
         }
     }
 
-    /// The values as fp32, row-major (bf16 widens exactly).
+    /// The values as fp32, row-major (bf16 and fp16 widen exactly).
     public var floats: [Float] {
         switch self {
         case .fp32(let tensor): return tensor.data
         case .bf16(let packed): return packed.floats
+        case .fp16(_, let values): return widened(values)
         }
     }
 
@@ -80,6 +90,12 @@ public enum WeightMatrix: Sendable, Equatable {
                     target[c] += Float(bitPattern: c % 2 == 0 ? word << 16 : word & 0xffff_0000)
                 }
             }
+        case .fp16(let shape, let values):
+            let columns = values.count / shape[0]
+            values.withUnsafeBufferPointer { values in
+                let source = values.baseAddress! + row * columns
+                for c in 0..<columns { target[c] += Float(source[c]) }
+            }
         }
     }
 
@@ -91,7 +107,12 @@ public enum WeightMatrix: Sendable, Equatable {
                      "stacked weights must share their columns and precision")
         let rows = parts.reduce(0) { $0 + $1.shape[0] }
         switch parts[0] {
-        case .fp32: return .fp32(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)))
+        case .fp16 where parts.allSatisfy({ if case .fp16 = $0 { true } else { false } }):
+            return .fp16(shape: [rows, columns], values: parts.flatMap { part -> [Float16] in
+                guard case .fp16(_, let values) = part else { return [] }
+                return values
+            })
+        case .fp32, .fp16: return .fp32(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)))
         case .bf16(let first):
             // bf16 values widen and round back exactly.
             return WeightMatrix(Tensor(shape: [rows, columns], data: parts.flatMap(\.floats)), precision: .bf16,
@@ -100,7 +121,8 @@ public enum WeightMatrix: Sendable, Equatable {
     }
 
     /// `body` with this matrix as a GEMM operand for `use`: fp32 rows of `leadingDimension`
-    /// elements, read transposed when `transposed`; a packed bf16 weight as it is.
+    /// elements, read transposed when `transposed` (fp16 widened to a temporary fp32 copy first);
+    /// a packed bf16 weight as it is.
     public func withOperand<R>(for use: WeightUse, transposed: Bool, leadingDimension: Int,
                                _ body: (MatrixOperand) -> R) -> R {
         switch self {
@@ -111,7 +133,23 @@ public enum WeightMatrix: Sendable, Equatable {
         case .bf16(let packed):
             precondition(packed.use == use, "a weight packed for \(packed.use) used for \(use)")
             return packed.withOperand(body)
+        case .fp16(_, let values):
+            return widened(values).withUnsafeBufferPointer {
+                body(MatrixOperand(fp32: $0.baseAddress!, leadingDimension: leadingDimension, transposed: transposed))
+            }
         }
+    }
+}
+
+/// fp16 values widened to fp32 (exactly), on all threads for large arrays.
+func widened(_ values: [Float16]) -> [Float] {
+    [Float](unsafeUninitializedCapacity: values.count) { buffer, initialized in
+        values.withUnsafeBufferPointer { source in
+            parallelFor(values.count, minimumPerThread: 1 << 16) { range in
+                for i in range { buffer[i] = Float(source[i]) }
+            }
+        }
+        initialized = values.count
     }
 }
 

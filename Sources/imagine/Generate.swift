@@ -108,10 +108,11 @@ struct Generate: ParsableCommand {
             entries = entries.enumerated().filter { selected.contains(position: $0.offset) }.map(\.element)
         }
 
-        let model = try reportingErrors { try modelOptions.load() }
-        let pipeline = Pipeline(model: model)
+        // No local copy of the model: the pipeline releases components from its own once this
+        // batch no longer needs them, and a second reference would keep their weights alive.
+        let pipeline = Pipeline(model: try reportingErrors { try modelOptions.load() })
         // The model's defaults, then this command's options, then (per job) the prompt line's.
-        var defaults = GenerationRequest(prompt: "", defaults: model.defaults)
+        var defaults = GenerationRequest(prompt: "", defaults: pipeline.model.defaults)
         defaults.negativePrompt = negative
         defaults.seed = seed ?? UInt64.random(in: 0..<(1 << 32))
         defaults.steps = steps ?? defaults.steps
@@ -145,14 +146,22 @@ struct Generate: ParsableCommand {
 
         let outputDirectory = URL(fileURLWithPath: outDir, isDirectory: true)
         if !dryRun { try reportingErrors { try OutputPath.createFolder(outputDirectory) } }
+        if !dryRun {
+            // Every prompt is known now: encode them all and free the text encoder before the
+            // first U-Net step (prompts --resume will skip need no encoding).
+            let toRender = jobs.filter { job, request in
+                guard resume, let target = try? targetPath(job, request, outputDirectory) else { return true }
+                return !FileManager.default.fileExists(atPath: target.path)
+            }
+            try pipeline.encodeAllThenReleaseTextEncoder(for: toRender.map(\.request))
+        }
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
         var swept: Set<String> = []
         for (position, (job, request)) in jobs.enumerated() {
             let location = promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)"
             let target: URL
             do {
-                target = try job.out.map { try OutputPath.join($0, under: outputDirectory) }
-                    ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
+                target = try targetPath(job, request, outputDirectory)
             } catch {
                 printError("error: prompt \(job.number) (\(location)): \(error)")
                 failures += 1
@@ -162,7 +171,7 @@ struct Generate: ParsableCommand {
                 do {
                     try pipeline.validate(request)
                     try PNGOutput.checkUpscale(request, upscale: job.upscale ?? upscaleOptions.upscale)
-                    try StandardStream.output(try record(line: job.number, request: request, precision: model.precision,
+                    try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
                                                          upscale: job.upscale ?? upscaleOptions.upscale, path: target.path,
                                                          seconds: nil) + "\n")
                 } catch {
@@ -186,14 +195,16 @@ struct Generate: ParsableCommand {
             do {
                 try pipeline.validate(request)
                 try PNGOutput.checkUpscale(request, upscale: upscale)
-                let result = try pipeline.generate(request, onStep: { step in
+                // The last render needs the U-Net no more once it has sampled.
+                let result = try pipeline.generate(request, releasingUNetBeforeDecode: position == jobs.count - 1,
+                                                   onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                 })
                 if let (tokens, limit) = result.promptTruncation {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                path = try PNGOutput.write(result.image, request: request, model: model, upscale: upscale, to: target)
+                path = try PNGOutput.write(result.image, request: request, model: pipeline.model, upscale: upscale, to: target)
             } catch {
                 progress.clear()
                 printError("error: prompt \(job.number) (\(location)): \(error)")
@@ -203,7 +214,7 @@ struct Generate: ParsableCommand {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             progress.clear()
             do {
-                try StandardStream.output(try record(line: job.number, request: request, precision: model.precision,
+                try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
                                                  upscale: upscale, path: path, seconds: seconds) + "\n")
             } catch {
                 // Whoever reads the records is gone or has no room: the rest would be lost the same way.
@@ -218,6 +229,12 @@ struct Generate: ParsableCommand {
             printError("\(failures) of \(total) prompts failed")
             throw ExitCode(1)
         }
+    }
+
+    /// Where `job`'s PNG goes: its own `out`, else a name from its number and prompt.
+    private func targetPath(_ job: PromptJob, _ request: GenerationRequest, _ outputDirectory: URL) throws -> URL {
+        try job.out.map { try OutputPath.join($0, under: outputDirectory) }
+            ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
     }
 
     private func record(line: Int, request r: GenerationRequest, precision: Precision, upscale: Int,

@@ -67,7 +67,7 @@ import Testing
         request.width = 64
         request.height = 64
         request.steps = 3
-        var noise = Tensor(zeros: [1, pipeline.model.unet.config.inChannels, 8, 8])
+        var noise = Tensor(zeros: [1, pipeline.model.unetConfig.inChannels, 8, 8])
         noise.data[5] = .nan
         let error = try #require(throws: GenerationError.self) { try pipeline.generate(request, initialNoise: noise) }
         #expect(error.description.contains("step 1 of 3 gave NaN or infinite latents"), "\(error)")
@@ -80,8 +80,14 @@ import Testing
             #expect(error.description == "w.safetensors: tensor 't': 1 of 4 values are NaN or infinite; the weights are corrupt",
                     "\(dtype) \(value)")
             #expect(throws: SafetensorsError.self) { try file.matrix("t", precision: .bf16, use: .linear) }
+            #expect(throws: SafetensorsError.self) { try file.matrix("t", precision: .fp32, use: .linear) }
             let finite = try safetensors(dtype: dtype, values: [1, 2, 3, 4])
             #expect(try finite.tensor("t").data == [1, 2, 3, 4])
+            // Asked to, fp32 keeps an F16 weight as fp16, which widens to the values `tensor` gives.
+            #expect(throws: SafetensorsError.self) { try file.matrix("t", precision: .fp32, use: .linear, keepingFP16: true) }
+            let matrix = try finite.matrix("t", precision: .fp32, use: .linear, keepingFP16: true)
+            #expect(matrix.floats == [1, 2, 3, 4] && matrix.shape == [2, 2])
+            if case .fp16 = matrix { #expect(dtype == "F16") } else { #expect(dtype != "F16") }
         }
         // Values beyond fp32 (F64 1e300) become infinite when converted: refused too.
         let wide = try safetensors(dtype: "F64", values: [1, 2, 3, 4], f64Override: 1e300)

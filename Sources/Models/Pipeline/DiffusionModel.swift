@@ -7,8 +7,14 @@ public struct DiffusionModel: Sendable {
     /// How the model is named in PNG metadata and on screen (its folder or file name).
     public let name: String
     public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextModel
-    public let unet: UNet2DConditionModel
+    /// nil once released (`releaseTextEncoder`): a batch that has encoded all its prompts frees
+    /// its weights before the U-Net runs.
+    public private(set) var textEncoder: CLIPTextModel?
+    /// nil once released (`releaseUNet`): the last render of a process frees its weights before
+    /// the decoder's full-resolution activations are allocated.
+    public private(set) var unet: UNet2DConditionModel?
+    /// The U-Net's config, which outlives its weights (latent shapes, guidance, memory estimates).
+    public let unetConfig: UNetConfig
     public let vae: AutoencoderKL
     public let tinyDecoder: TinyAutoencoder?
     public let latentPreview: LatentPreview
@@ -39,12 +45,20 @@ public struct DiffusionModel: Sendable {
         self.tokenizer = tokenizer
         self.textEncoder = textEncoder
         self.unet = unet
+        self.unetConfig = unet.config
         self.vae = vae
         self.tinyDecoder = tinyDecoder
         self.latentPreview = latentPreview
         self.schedulerConfig = schedulerConfig
         self.recommended = recommended
     }
+
+    /// Drops the text encoder's weights (this copy's reference to them; they are freed when no
+    /// other copy holds them). Prompts can no longer be encoded afterwards.
+    public mutating func releaseTextEncoder() { textEncoder = nil }
+
+    /// Drops the U-Net's weights, as `releaseTextEncoder` does: nothing can be sampled afterwards.
+    public mutating func releaseUNet() { unet = nil }
 
     /// Loads a diffusers folder (`model_index.json`, `unet/`, `text_encoder/`, `tokenizer/`,
     /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder and `imagine.json` with

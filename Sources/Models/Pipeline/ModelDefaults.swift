@@ -38,7 +38,7 @@ public struct ModelDefaults: Sendable, Equatable {
 extension DiffusionModel {
     /// What a request to this model gets where the user gives nothing.
     public var defaults: ModelDefaults {
-        ModelDefaults(size: unet.config.sampleSize * vaeScaleFactor, recommended: recommended,
+        ModelDefaults(size: unetConfig.sampleSize * vaeScaleFactor, recommended: recommended,
                       hasTinyDecoder: tinyDecoder != nil)
     }
 }

@@ -11,7 +11,9 @@ import Kernels
 ///
 /// Prompt encodings are cached, so retyping a prompt (the live preview) does not re-run CLIP.
 public final class Pipeline: @unchecked Sendable {
-    public let model: DiffusionModel
+    /// Components may be released from it (`encodeAllThenReleaseTextEncoder`, `generate`'s
+    /// `releasingUNetBeforeDecode`) by a caller that will not need them again.
+    public private(set) var model: DiffusionModel
     private let cacheLock = NSLock()
     private var encodings: [String: PromptEncoding] = [:]
     private var encodingOrder: [String] = []
@@ -43,17 +45,21 @@ public final class Pipeline: @unchecked Sendable {
         public let truncation: (tokens: Int, limit: Int)?
     }
 
-    /// `prompt` tokenised once and encoded, cached.
-    public func encode(_ prompt: String) -> PromptEncoding {
+    /// `prompt` tokenised once and encoded, cached. Throws for a prompt not encoded before the
+    /// text encoder was released.
+    public func encode(_ prompt: String) throws -> PromptEncoding {
         cacheLock.lock()
         if let cached = encodings[prompt] {
             cacheLock.unlock()
             return cached
         }
         cacheLock.unlock()
+        guard let textEncoder = model.textEncoder else {
+            throw GenerationError("the text encoder was released before this prompt was encoded")
+        }
         let tokens = model.tokenizer.encode(prompt)
         let encoding = PromptEncoding(
-            states: model.textEncoder([tokens.ids]).lastHiddenState,
+            states: textEncoder([tokens.ids]).lastHiddenState,
             truncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
         cacheLock.lock()
         if encodings[prompt] == nil {
@@ -65,9 +71,40 @@ public final class Pipeline: @unchecked Sendable {
         return encoding
     }
 
+    /// Texts whose encodings a batch may keep when it releases the text encoder: 256 encodings of
+    /// 77 × 1024 fp32 values are 80 MB, an eighth of SD 2's text encoder in bf16.
+    public static let keptEncodingLimit = 256
+
+    /// For a batch that knows all its requests up front: encodes every text they need now (each
+    /// prompt, and its negative where guidance is on), keeps those encodings for the rest of the
+    /// run and frees the text encoder, whose weights (680 MB in bf16 for SD 2's) would otherwise
+    /// sit beside the U-Net's and the decoder's activations to the end. Keeps the encoder, and
+    /// returns false, when the requests need more than `keptEncodingLimit` different texts.
+    /// Afterwards only these texts render. Not while another thread renders with this pipeline.
+    @discardableResult
+    public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
+        var texts: [String] = []
+        var seen: Set<String> = []
+        for request in requests {
+            let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
+            for text in needed where seen.insert(text).inserted { texts.append(text) }
+        }
+        guard texts.count <= Self.keptEncodingLimit else { return false }
+        var kept: [String: PromptEncoding] = [:]
+        for text in texts { kept[text] = try encode(text) }
+        cacheLock.lock()
+        // Nothing is encoded from here on, so nothing is ever evicted.
+        encodings = kept
+        encodingOrder = texts
+        cacheLock.unlock()
+        model.releaseTextEncoder()
+        Memory.returnFreedPages()
+        return true
+    }
+
     /// The latent shape for a request: [1, latent channels, height / 8, width / 8].
     func latentShape(_ request: GenerationRequest) -> [Int] {
-        [1, model.unet.config.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
+        [1, model.unetConfig.inChannels, request.height / model.vaeScaleFactor, request.width / model.vaeScaleFactor]
     }
 
     /// Checks a request against the model and the machine before any work starts: the one
@@ -106,29 +143,54 @@ public final class Pipeline: @unchecked Sendable {
     /// Guidance runs the U-Net on [negative, prompt] together, unless the scale turns it off or the
     /// U-Net takes the scale as an embedding (LCM).
     func usesGuidance(_ request: GenerationRequest) -> Bool {
-        request.guidanceScale > 1 && model.unet.config.timeConditionDim == nil
+        request.guidanceScale > 1 && model.unetConfig.timeConditionDim == nil
     }
 
     /// Generates one image.
     ///
     /// - initialNoise: unit Gaussian latents to start from; by default drawn from the seed with the
     ///   torch-compatible generator, so a seed gives the same start as diffusers on CPU.
+    /// - releasingUNetBeforeDecode: for a process's last render: the U-Net's weights are freed
+    ///   once sampling is done, before the decoder allocates its full-resolution activations, so
+    ///   the two never add up. Nothing can be sampled with this pipeline afterwards.
     /// - onStep: called after every step (progress, previews).
     /// - isCancelled: the one way to stop: polled between steps and U-Net blocks, for a stop within
     ///   milliseconds; once it returns true the call throws `CancellationError`.
     public func generate(_ request: GenerationRequest, initialNoise: Tensor? = nil,
+                         releasingUNetBeforeDecode: Bool = false,
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
+        let prompt = try encode(request.prompt)
+        let latents = try sample(request, prompt: prompt, initialNoise: initialNoise, onStep: onStep,
+                                 isCancelled: isCancelled)
+        if releasingUNetBeforeDecode {
+            model.releaseUNet()
+            Memory.returnFreedPages()
+        }
+        if isCancelled() { throw CancellationError() }
+        var image = try model.decoder(request.decoder).decode(latents, isCancelled: isCancelled)
+        if request.decoder == .latent {
+            // The linear preview has one pixel per latent; deliver the requested size regardless.
+            image = upsampleNearest(image, height: request.height, width: request.width)
+        }
+        guard image.isFinite else { throw GenerationError("the \(request.decoder.rawValue) decoder gave NaN or infinite pixels; no picture") }
+        return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
+    }
+
+    /// The sampler's loop: noise → final latents. Its own function so that its reference to the
+    /// U-Net ends with it (see `releasingUNetBeforeDecode`).
+    private func sample(_ request: GenerationRequest, prompt: PromptEncoding, initialNoise: Tensor?,
+                        onStep: (Progress) -> Void, isCancelled: @escaping () -> Bool) throws -> Tensor {
+        guard let unet = model.unet else { throw GenerationError("the U-Net was released; nothing more can be rendered") }
         let useGuidance = usesGuidance(request)
-        let prompt = encode(request.prompt)
         var context = prompt.states
         if useGuidance {
             // diffusers batches [negative, positive]: one U-Net call for both.
-            context = concatenateBatch(encode(request.negativePrompt).states, context)
+            context = concatenateBatch(try encode(request.negativePrompt).states, context)
         }
         // LCM-distilled U-Nets take the guidance scale as an embedding instead of a second pass.
-        let timeCondition = model.unet.config.timeConditionDim.map {
+        let timeCondition = model.unetConfig.timeConditionDim.map {
             guidanceScaleEmbedding(request.guidanceScale - 1, width: $0)
         }
 
@@ -144,12 +206,12 @@ public final class Pipeline: @unchecked Sendable {
             let input = sampler.scaleModelInput(latents, step: index)
             var prediction: Tensor
             if useGuidance {
-                let both = try model.unet(concatenateBatch(input, input), timestep: Float(timestep), context: context,
-                                          isCancelled: isCancelled)
+                let both = try unet(concatenateBatch(input, input), timestep: Float(timestep), context: context,
+                                    isCancelled: isCancelled)
                 prediction = guided(both, scale: request.guidanceScale)
             } else {
-                prediction = try model.unet(input, timestep: Float(timestep), context: context,
-                                            timeCondition: timeCondition, isCancelled: isCancelled)
+                prediction = try unet(input, timestep: Float(timestep), context: context,
+                                      timeCondition: timeCondition, isCancelled: isCancelled)
             }
             let result = sampler.step(modelOutput: prediction, step: index, latents: latents) {
                 generator.randn(shape)
@@ -163,14 +225,7 @@ public final class Pipeline: @unchecked Sendable {
             }
             onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised))
         }
-        if isCancelled() { throw CancellationError() }
-        var image = try model.decoder(request.decoder).decode(latents, isCancelled: isCancelled)
-        if request.decoder == .latent {
-            // The linear preview has one pixel per latent; deliver the requested size regardless.
-            image = upsampleNearest(image, height: request.height, width: request.width)
-        }
-        guard image.isFinite else { throw GenerationError("the \(request.decoder.rawValue) decoder gave NaN or infinite pixels; no picture") }
-        return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
+        return latents
     }
 
     // MARK: - Guidance

@@ -27,7 +27,7 @@ public struct WorkingMemory: Sendable, Equatable {
         case .tiny: decoderChannels = model.tinyDecoder?.config.decoderBlockOutChannels.max() ?? 64
         case .latent: decoderChannels = 3
         }
-        let unetChannels = Double(model.unet.config.blockOutChannels.first ?? 0)
+        let unetChannels = Double(model.unetConfig.blockOutChannels.first ?? 0)
         bytes = 4 * (4 * Double(decoderChannels) * pixels + 16 * unetChannels * latentPixels * (guidance ? 2 : 1))
     }
 
