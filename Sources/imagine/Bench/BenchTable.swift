@@ -73,18 +73,19 @@ struct BenchTable: ParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-bench-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let python = noPytorch && noOpenvino ? nil : ReferencePython(python: self.python)
-        let pytorch = noPytorch ? nil : python.map(PyTorchReference.init)
+        // OpenVINO converts from PyTorch's modules: it needs PyTorch's Python even with --no-pytorch.
+        let python = noPytorch && noOpenvino ? nil : PyTorchReference(python: self.python)
+        let pytorch = noPytorch ? nil : python
         let openvino = noOpenvino ? nil : python.flatMap(OpenVINOReference.init)
         let rows = try plannedRows(root: root)
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
         emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precision.rawValue), "
              + "\(BLASKernelSelection.description)")
-        let noPython = ReferencePython.missingReason(python: self.python)
-        emit(pytorch.map { "PyTorch: \($0.python.python) (\($0.python.version))" }
+        let noPython = PyTorchReference.missingReason(python: self.python)
+        emit(pytorch.map { "PyTorch: \($0.python) (\($0.version))" }
               ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : noPython))")
-        emit(openvino.map { "OpenVINO: \($0.version) in \($0.python.python), converted from the PyTorch modules" }
+        emit(openvino.map { "OpenVINO: \($0.version) in \($0.pytorch.python), converted from the PyTorch modules" }
               ?? "OpenVINO: not measured (\(noOpenvino ? "--no-openvino" : python.map(OpenVINOReference.missingReason) ?? noPython))")
         let columns = BenchTableColumns(oursBF16: precision == .bf16)
         emit("| " + columns.header.joined(separator: " | ") + " |")

@@ -1,15 +1,27 @@
 import ArgumentParser
 import Foundation
 
-/// The engines `imagine bench table` measures us against, each through `ReferenceBenchScript` in
-/// a Python of its own choosing: PyTorch, and OpenVINO on the modules PyTorch runs.
-struct ReferencePython {
+/// One timed measurement: the median and the process's peak RSS.
+struct Measurement: Decodable {
+    let median: Double
+    let peakMB: Double
+
+    enum CodingKeys: String, CodingKey { case median, peakMB = "rss_mb" }
+}
+
+/// PyTorch in fp32, as people run it, through `ReferenceBenchScript` in a Python with torch,
+/// diffusers and transformers — which OpenVINO's measurements need too, as it converts from
+/// PyTorch's modules.
+struct PyTorchReference {
     let python: String
     /// "torch …, diffusers …".
     let version: String
 
-    /// The first Python that imports torch, diffusers and transformers (OpenVINO converts from
-    /// PyTorch's modules, so it needs them too).
+    /// Glibc malloc tuned as `Memory.reuseFreedBlocks` tunes ours: no mmap'd blocks, no trimming,
+    /// a 1 GB top pad, so the comparison is not one of allocators.
+    static let tunedMalloc = ["MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "137438953472", "MALLOC_TOP_PAD_": "1073741824"]
+
+    /// The first Python that imports torch, diffusers and transformers.
     init?(python explicit: String?) {
         for python in Self.candidates(explicit) {
             let probe = "import torch, diffusers, transformers; print(f'torch {torch.__version__}, diffusers {diffusers.__version__}')"
@@ -33,6 +45,12 @@ struct ReferencePython {
             .compactMap { $0 }.filter { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    func measure(_ row: BenchTable.Row, inputs: URL, output: URL, threads: Int, runs: Int, tunedMalloc: Bool) throws -> Measurement {
+        try script(["torch", row.component.rawValue, row.folder.path, inputs.path, output.path,
+                    "--threads", "\(threads)", "--runs", "\(runs)", "--prompt", BenchTable.prompt],
+                   environment: tunedMalloc ? Self.tunedMalloc : [:])
+    }
+
     /// What the script printed on its last line, decoded.
     func script<Result: Decodable>(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let text = try runChild(executable: URL(fileURLWithPath: python), arguments: ["-c", ReferenceBenchScript.source] + arguments,
@@ -45,33 +63,11 @@ struct ReferencePython {
     }
 }
 
-/// One timed measurement: the median and the process's peak RSS.
-struct Measurement: Decodable {
-    let median: Double
-    let peakMB: Double
-
-    enum CodingKeys: String, CodingKey { case median, peakMB = "rss_mb" }
-}
-
-/// PyTorch in fp32, as people run it.
-struct PyTorchReference {
-    let python: ReferencePython
-
-    /// Glibc malloc tuned as `Memory.reuseFreedBlocks` tunes ours: no mmap'd blocks, no trimming,
-    /// a 1 GB top pad, so the comparison is not one of allocators.
-    static let tunedMalloc = ["MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "137438953472", "MALLOC_TOP_PAD_": "1073741824"]
-
-    func measure(_ row: BenchTable.Row, inputs: URL, output: URL, threads: Int, runs: Int, tunedMalloc: Bool) throws -> Measurement {
-        try python.script(["torch", row.component.rawValue, row.folder.path, inputs.path, output.path,
-                           "--threads", "\(threads)", "--runs", "\(runs)", "--prompt", BenchTable.prompt],
-                          environment: tunedMalloc ? Self.tunedMalloc : [:])
-    }
-}
-
 /// OpenVINO on the CPU: `openvino.convert_model` on PyTorch's very module and inputs, compiled for
 /// latency with one stream, at f32 or bf16.
 struct OpenVINOReference {
-    let python: ReferencePython
+    /// The Python it runs in.
+    let pytorch: PyTorchReference
     let version: String
 
     enum Precision: String, CaseIterable { case f32, bf16 }
@@ -84,18 +80,18 @@ struct OpenVINOReference {
         case failed
     }
 
-    /// nil when `python` cannot import openvino.
-    init?(python: ReferencePython) {
-        guard let version = try? runChild(executable: URL(fileURLWithPath: python.python),
+    /// nil when PyTorch's Python cannot import openvino.
+    init?(pytorch: PyTorchReference) {
+        guard let version = try? runChild(executable: URL(fileURLWithPath: pytorch.python),
                                           arguments: ["-c", "import openvino; print(openvino.__version__)"], environment: [:]) else {
             return nil
         }
-        self.python = python
+        self.pytorch = pytorch
         self.version = version.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func missingReason(python: ReferencePython) -> String {
-        "openvino is not importable in \(python.python)"
+    static func missingReason(pytorch: PyTorchReference) -> String {
+        "openvino is not importable in \(pytorch.python)"
     }
 
     /// Both precisions of one row. The conversion runs in a process of its own, so that neither
@@ -106,7 +102,7 @@ struct OpenVINOReference {
         defer { try? FileManager.default.removeItem(at: ir) }
         struct Converted: Decodable { let seconds: Double }
         do {
-            let _: Converted = try python.script(["openvino-convert", row.component.rawValue, row.folder.path, inputs.path, ir.path,
+            let _: Converted = try pytorch.script(["openvino-convert", row.component.rawValue, row.folder.path, inputs.path, ir.path,
                                                   "--threads", "\(threads)", "--prompt", BenchTable.prompt])
         } catch {
             reportFailure(row, "converting", error)
@@ -120,7 +116,7 @@ struct OpenVINOReference {
         for precision in Precision.allCases {
             let output = work.appendingPathComponent("openvino-\(precision.rawValue).safetensors")
             do {
-                let result: Result = try python.script(["openvino", ir.path, output.path, "--precision", precision.rawValue,
+                let result: Result = try pytorch.script(["openvino", ir.path, output.path, "--precision", precision.rawValue,
                                                         "--threads", "\(threads)", "--runs", "\(runs)"])
                 if let median = result.median, let peakMB = result.peakMB {
                     outcomes[precision] = .measured(Measurement(median: median, peakMB: peakMB), output: output)
