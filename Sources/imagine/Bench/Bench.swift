@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
             Timings are wall-clock medians after one warm-up run; peak RSS is the process's \
             high-water mark. Compare against a reference measured in the same session (the \
             machine may be shared and noisy): `imagine bench table` runs every component of a model \
-            here and in PyTorch on the same weights and inputs, and prints the ratios.
+            here, in PyTorch and in OpenVINO on the same weights and inputs, and prints the ratios.
             """,
         subcommands: [BenchTable.self, BenchGenerate.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
 }

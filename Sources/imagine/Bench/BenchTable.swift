@@ -7,17 +7,22 @@ import Models
 struct BenchTable: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
-        abstract: "Time every component of a model against PyTorch on the same weights, in one run.",
+        abstract: "Time every component of a model against PyTorch and OpenVINO on the same weights, in one run.",
         discussion: """
             Rows: the text encoder (77 tokens), the U-Net at each --sizes (batch 1, and batch 2 \
             — what classifier-free guidance runs — at the first size), the VAE decoder and the \
             tiny decoder (when the model has vae_tiny/) at each size. Each measurement runs in \
-            its own process, so its peak RSS is its own: ours through `imagine bench`, PyTorch \
-            through a script this binary carries, with diffusers/transformers (the Python of \
-            --python, else $IMAGINE_PYTHON, else ~/.venvs/imagine/bin/python), once with glibc \
-            malloc as people run it and once tuned (MALLOC_MMAP_MAX_=0 …). Both sides read the \
-            same inputs; the error column is max |ours − PyTorch| / max |PyTorch|. Ratios below \
-            1 mean we are faster. Without a usable Python only our columns are printed.
+            its own process, so its peak RSS is its own: ours through `imagine bench`, the \
+            references through a script this binary carries, in the Python of --python, else \
+            $IMAGINE_PYTHON, else ~/.venvs/imagine/bin/python (with torch, diffusers, \
+            transformers). PyTorch runs fp32, once with glibc malloc as people run it and once \
+            tuned (MALLOC_MMAP_MAX_=0 …). OpenVINO (when that Python imports openvino) runs \
+            openvino.convert_model on the very same PyTorch module and inputs, compiled for the \
+            CPU with --threads, one stream, the LATENCY hint, at f32 and at bf16; our ratio is to \
+            the one at our --precision (a CPU without bf16 says so in its cell). All sides read the \
+            same inputs; each error column is max |x − PyTorch| / max |PyTorch|. Ratios below 1 \
+            mean we are faster. An engine that cannot run prints "–" and the line above the \
+            table says why.
 
             Random full-size weights for this: Tests/Fixtures/make_fullsize_models.py.
 
@@ -35,13 +40,17 @@ struct BenchTable: ParsableCommand {
     @Option(help: "Timed runs per measurement (after one warm-up run).")
     var runs = 3
 
-    @Option(help: ArgumentHelp("The Python with torch, diffusers and transformers.", valueName: "path"))
+    @Option(help: ArgumentHelp("The Python with torch, diffusers and transformers (and openvino).", valueName: "path"))
     var python: String?
 
-    @Flag(help: "Measure only our side.")
+    @Flag(help: "Leave PyTorch out.")
     var noPytorch = false
 
-    /// Our side's; PyTorch stays fp32, so with bf16 the error column is what bf16 costs.
+    @Flag(help: "Leave OpenVINO out.")
+    var noOpenvino = false
+
+    /// Our side's; PyTorch stays fp32, so with bf16 the error column is what bf16 costs. OpenVINO
+    /// runs both precisions, and ours is compared with the equal one.
     @OptionGroup var precisionOptions: PrecisionOptions
 
     @OptionGroup var threadOptions: ThreadOptions
@@ -60,38 +69,48 @@ struct BenchTable: ParsableCommand {
     func run() throws {
         let root = URL(fileURLWithPath: model)
         let threads = threadOptions.threads ?? Threads.defaultCount()
+        let precision = precisionOptions.resolved()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-bench-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let reference = noPytorch ? nil : PyTorchReference(python: python)
+        // OpenVINO converts from PyTorch's modules: it needs PyTorch's Python even with --no-pytorch.
+        let python = noPytorch && noOpenvino ? nil : PyTorchReference(python: self.python)
+        let pytorch = noPytorch ? nil : python
+        let openvino = noOpenvino ? nil : python.flatMap(OpenVINOReference.init)
         let rows = try plannedRows(root: root)
         if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
 
-        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precisionOptions.resolved().rawValue), "
+        emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precision.rawValue), "
              + "\(BLASKernelSelection.description)")
-        emit(reference.map { "PyTorch: \($0.python) (\($0.version))" }
-              ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : PyTorchReference.missingReason(python: python)))")
-        emit("| component | ours | PyTorch | ratio | PyTorch, tuned malloc | ratio | error | RSS ours | RSS PyTorch |")
-        emit("|---|---|---|---|---|---|---|---|---|")
+        let noPython = PyTorchReference.missingReason(python: self.python)
+        emit(pytorch.map { "PyTorch: \($0.python) (\($0.version))" }
+              ?? "PyTorch: not measured (\(noPytorch ? "--no-pytorch" : noPython))")
+        emit(openvino.map { "OpenVINO: \($0.version) in \($0.pytorch.python), converted from the PyTorch modules" }
+              ?? "OpenVINO: not measured (\(noOpenvino ? "--no-openvino" : python.map(OpenVINOReference.missingReason) ?? noPython))")
+        let columns = BenchTableColumns(oursBF16: precision == .bf16)
+        emit("| " + columns.header.joined(separator: " | ") + " |")
+        emit("|" + String(repeating: "---|", count: columns.header.count))
         for row in rows {
             let inputs = work.appendingPathComponent("inputs-\(row.slug).safetensors")
             try row.writeInputs(to: inputs)
-            let ours = try measureOurs(row, inputs: inputs, output: work.appendingPathComponent("ours.safetensors"), threads: threads)
-            var cells = [row.label, duration(ours.seconds)]
-            var error = "–", referenceRSS = "–"
-            if let reference {
+            let ours = try measureOurs(row, inputs: inputs, output: work.appendingPathComponent("ours.safetensors"),
+                                       threads: threads, precision: precision)
+            var cells = BenchTableColumns.Cells(label: row.label, ours: ours.seconds, oursMB: ours.peakMB)
+            var reference: URL?
+            if let pytorch {
                 let output = work.appendingPathComponent("torch.safetensors")
-                let plain = try reference.measure(row, inputs: inputs, output: output, threads: threads, runs: runs, tunedMalloc: false)
-                let tuned = try reference.measure(row, inputs: inputs, output: output, threads: threads, runs: runs, tunedMalloc: true)
-                cells += [duration(plain.seconds), String(format: "**%.2f**", ours.seconds / plain.seconds),
-                          duration(tuned.seconds), String(format: "**%.2f**", ours.seconds / tuned.seconds)]
-                error = String(format: "%.1e", try relativeError(ours: ours.output, outputKey: row.ourOutputKey, reference: output))
-                referenceRSS = String(format: "%.0f MB", max(plain.peakMB, tuned.peakMB))
-            } else {
-                cells += ["–", "–", "–", "–"]
+                cells.pytorch = try pytorch.measure(row, inputs: inputs, output: output, threads: threads, runs: runs, tunedMalloc: false)
+                cells.pytorchTuned = try pytorch.measure(row, inputs: inputs, output: output, threads: threads, runs: runs, tunedMalloc: true)
+                cells.error = try relativeError(ours.output, key: row.ourOutputKey, reference: output)
+                reference = output
             }
-            cells += [error, String(format: "%.0f MB", ours.peakMB), referenceRSS]
-            emit("| " + cells.joined(separator: " | ") + " |")
+            if let openvino {
+                cells.openvino = try openvino.measure(row, inputs: inputs, work: work, threads: threads, runs: runs).mapValues { outcome in
+                    guard case .measured(_, let output) = outcome, let reference else { return (outcome, nil) }
+                    return (outcome, try relativeError(output, key: "output", reference: reference))
+                }
+            }
+            emit("| " + columns.cells(cells).joined(separator: " | ") + " |")
         }
     }
 
@@ -155,7 +174,7 @@ struct BenchTable: ParsableCommand {
     }
 
     /// Ours, in a child `imagine bench` process (its own peak RSS).
-    private func measureOurs(_ row: Row, inputs: URL, output: URL, threads: Int) throws
+    private func measureOurs(_ row: Row, inputs: URL, output: URL, threads: Int, precision: Precision) throws
         -> (seconds: Double, peakMB: Double, output: URL) {
         var arguments = ["bench"]
         switch row.component {
@@ -166,7 +185,7 @@ struct BenchTable: ParsableCommand {
             arguments += ["component", name, row.folder.path, "--size", "\(row.size)", "--batch", "\(row.batch)",
                           "--inputs", inputs.path]
         }
-        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--precision", precisionOptions.resolved().rawValue,
+        arguments += ["--runs", "\(runs)", "--threads", "\(threads)", "--precision", precision.rawValue,
                       "--save-output", output.path]
         let text = try runChild(executable: Bundle.main.executableURL!, arguments: arguments, environment: [:])
         guard let seconds = number(after: "median ", in: text), let peak = number(after: "peak RSS ", in: text) else {
@@ -175,8 +194,9 @@ struct BenchTable: ParsableCommand {
         return (seconds, peak, output)
     }
 
-    private func relativeError(ours: URL, outputKey: String, reference: URL) throws -> Double {
-        let a = try SafetensorsFile(url: ours).tensor(outputKey), b = try SafetensorsFile(url: reference).tensor("output")
+    /// max |output − PyTorch| / max |PyTorch|.
+    private func relativeError(_ output: URL, key: String, reference: URL) throws -> Double {
+        let a = try SafetensorsFile(url: output).tensor(key), b = try SafetensorsFile(url: reference).tensor("output")
         guard a.count == b.count else { throw ValidationError("outputs differ in shape: \(a.shape) vs \(b.shape)") }
         var difference: Float = 0, magnitude: Float = 0
         for i in 0..<a.count {
@@ -184,59 +204,6 @@ struct BenchTable: ParsableCommand {
             magnitude = max(magnitude, abs(b.data[i]))
         }
         return Double(difference / magnitude)
-    }
-}
-
-/// PyTorch through `TorchBenchScript`.
-struct PyTorchReference {
-    let python: String
-    let version: String
-
-    /// Glibc malloc tuned as `Memory.reuseFreedBlocks` tunes ours: no mmap'd blocks, no trimming,
-    /// a 1 GB top pad, so the comparison is not one of allocators.
-    static let tunedMalloc = ["MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "137438953472", "MALLOC_TOP_PAD_": "1073741824"]
-
-    /// The first Python that imports torch, diffusers and transformers.
-    init?(python explicit: String?) {
-        for python in Self.candidates(explicit) {
-            if let version = Self.version(of: python) {
-                self.python = python
-                self.version = version
-                return
-            }
-        }
-        return nil
-    }
-
-    static func missingReason(python: String?) -> String {
-        "no Python with torch, diffusers and transformers among \(candidates(python).joined(separator: ", "))"
-    }
-
-    private static func candidates(_ explicit: String?) -> [String] {
-        if let explicit { return [explicit] }
-        let environment = ProcessInfo.processInfo.environment
-        return [environment["IMAGINE_PYTHON"], environment["HOME"].map { "\($0)/.venvs/imagine/bin/python" }]
-            .compactMap { $0 }.filter { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    private static func version(of python: String) -> String? {
-        let probe = "import torch, diffusers, transformers; print(f'torch {torch.__version__}, diffusers {diffusers.__version__}')"
-        return try? runChild(executable: URL(fileURLWithPath: python), arguments: ["-c", probe], environment: [:])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    func measure(_ row: BenchTable.Row, inputs: URL, output: URL, threads: Int, runs: Int, tunedMalloc: Bool) throws
-        -> (seconds: Double, peakMB: Double) {
-        let arguments = ["-c", TorchBenchScript.source, row.component.rawValue, row.folder.path, inputs.path, output.path,
-                         "--threads", "\(threads)", "--runs", "\(runs)", "--prompt", BenchTable.prompt]
-        let text = try runChild(executable: URL(fileURLWithPath: python), arguments: arguments,
-                                environment: tunedMalloc ? Self.tunedMalloc : [:])
-        struct Result: Decodable { let median: Double; let rss_mb: Double }
-        guard let line = text.split(separator: "\n").last,
-              let result = try? JSONDecoder().decode(Result.self, from: Data(line.utf8)) else {
-            throw ValidationError("could not read the PyTorch script's output:\n\(text)")
-        }
-        return (result.median, result.rss_mb)
     }
 }
 
@@ -260,15 +227,10 @@ func runChild(executable: URL, arguments: [String], environment: [String: String
     let stderrData = errors.data
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw ValidationError("\(executable.lastPathComponent) \(arguments.prefix(3).map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")) … failed "
+        throw ValidationError("\(executable.lastPathComponent) \(arguments.prefix(4).map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")) … failed "
             + "(exit \(process.terminationStatus)):\n\(String(decoding: stderrData, as: UTF8.self))")
     }
     return String(decoding: stdoutData, as: UTF8.self)
-}
-
-/// "1.234 s", or "12.3 ms" below a second.
-private func duration(_ seconds: Double) -> String {
-    seconds >= 1 ? String(format: "%.3f s", seconds) : String(format: "%.1f ms", seconds * 1000)
 }
 
 /// A line on standard output, written at once (rows appear as they are measured, also into a pipe).
