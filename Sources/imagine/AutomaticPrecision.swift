@@ -4,7 +4,7 @@ import Kernels
 /// What `--precision auto` picks: bf16 where this CPU multiplies measurably faster in it, fp32
 /// otherwise.
 ///
-/// The measurement (`PrecisionCalibration`, about a quarter of a second) runs the first time on a
+/// The measurement (`PrecisionCalibration`, about a second) runs the first time on a
 /// CPU and is kept in the user's cache folder, one entry per CPU model and OpenBLAS kernel family,
 /// so later runs only read a file. A cache that cannot be read or written costs a
 /// measurement per run, never an error.

@@ -88,7 +88,9 @@ struct BenchGenerate: ParsableCommand {
             let compare = run == 0 ? ourPNG.map { ["--compare", $0.path] } ?? [] : []
             let measured = try MeasuredRun(URL(fileURLWithPath: reference.python), theirArguments + compare, work: work)
             theirs.append(measured)
-            if run == 0 { psnr = measured.number(after: "\"psnr_db\": ") }
+            // Python's json writes identical pictures' PSNR as Infinity.
+            if run == 0 { psnr = measured.output.contains("\"psnr_db\": Infinity") ? .infinity
+                                 : number(after: "\"psnr_db\": ", in: measured.output) }
         }
         let ourMedian = median(ours.map(\.seconds)), theirMedian = median(theirs.map(\.seconds))
         emit("| whole process | median | min | peak RSS |")
@@ -137,16 +139,7 @@ struct MeasuredRun {
         }
     }
 
-    /// The number right after `marker` in the output.
-    func number(after marker: String) -> Double? {
-        guard let range = output.range(of: marker, options: .backwards) else { return nil }
-        let rest = output[range.upperBound...]
-        if rest.hasPrefix("Infinity") { return .infinity }  // how Python's json writes identical pictures' PSNR
-        return Double(rest.prefix { $0.isNumber || $0 == "." || $0 == "e" || $0 == "-" })
-    }
 }
 
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
+/// The middle value (the upper one of an even count), as every `bench` median is taken.
+private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -239,7 +239,7 @@ func emit(_ line: String) {
 }
 
 /// The number right after `marker` in `text` ("median 0.8027 s" → 0.8027).
-private func number(after marker: String, in text: String) -> Double? {
+func number(after marker: String, in text: String) -> Double? {
     guard let range = text.range(of: marker) else { return nil }
     let digits = text[range.upperBound...].prefix { $0.isNumber || $0 == "." }
     return Double(digits)
