@@ -23,12 +23,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libpng-dev, libncursesw5-dev).
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libncursesw5-dev, libchafa-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // No pkg-config for ncursesw: it only adds -D flags, which SwiftPM drops with a warning;
         // the module map links the libraries and shim.h switches on the wide-character API.
         .systemLibrary(name: "CCurses", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CChafa", pkgConfig: "chafa", providers: [.apt(["libchafa-dev", "libglib2.0-dev"])]),
 
         // fp32 tensors and the kernels models are made of; knows nothing of models or files.
         // The bf16 GEMM (AVX512-BF16 intrinsics, chosen at run time) lives in C: Swift cannot
@@ -41,12 +42,16 @@ let package = Package(
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         // The type-as-you-go session (debounce, latest-wins renders, refine on pause); no terminal.
         .target(name: "Live", dependencies: ["Models"], swiftSettings: swiftSettings),
+        // Pictures in the terminal: kitty, sixel and iTerm2 images, character-cell art (libchafa),
+        // and detecting which the terminal speaks.
+        .target(name: "TerminalGraphics", dependencies: ["CChafa", "ImageIO"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "imagine",
             dependencies: [
                 "Models",
                 "ImageIO",
                 "Live",
+                "TerminalGraphics",
                 "CCurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -61,8 +66,8 @@ let package = Package(
         // PNG output. The libpng call sequence lives in C because libpng reports errors by
         // longjmp, which must never cross Swift frames.
         .target(name: "CPNGWriter", dependencies: ["CPNG"], path: "Sources/CPNGWriter"),
-        // Pixels in, PNG files out (atomic, with text metadata); knows nothing of models.
-        .target(name: "ImageIO", dependencies: ["CPNGWriter"], swiftSettings: swiftSettings),
+        // PNG files in (any kind, as RGB) and out (atomic, with text metadata); knows nothing of models.
+        .target(name: "ImageIO", dependencies: ["CPNGWriter", "CPNG"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
     ]
 )

@@ -2,3 +2,4 @@
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
 #include <ncurses.h>
+#include <term.h>  // setupterm: terminfo without starting curses (imagine show)

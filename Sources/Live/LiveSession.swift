@@ -77,6 +77,12 @@ public final class LiveSession {
         lastInputAt = clock()
     }
 
+    /// Names the terminal's picture mode on the status line, with a hint when there is one.
+    public func showGraphics(_ mode: String, hint: String?) {
+        status.graphics = mode
+        if let hint { status.message = .notice(hint) }
+    }
+
     /// The prompt as it is rendered and saved.
     public var prompt: String { PromptText.normalized(editor.text) }
 

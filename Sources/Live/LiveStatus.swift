@@ -3,6 +3,8 @@ public struct LiveStatus: Sendable, Equatable {
     public var modelName: String
     /// How the model computes: its precision and the fp32 kernel family ("bf16, SkylakeX").
     public var compute: String?
+    /// How the terminal draws the picture ("kitty", "sixel", "symbols", …).
+    public var graphics: String?
     public var seed: UInt64
     public var previewSteps: Int
     public var refineSteps: Int
@@ -25,6 +27,8 @@ public struct LiveStatus: Sendable, Equatable {
         case saving
         case saved(path: String)
         case error(String)
+        /// Something the user can act on, such as how to get real pixels inside tmux.
+        case notice(String)
     }
 
     public init(modelName: String, seed: UInt64, previewSteps: Int, refineSteps: Int) {
@@ -36,9 +40,10 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
+    /// `tiny-sd · bf16, SkylakeX · sixel · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
     public var text: String {
-        var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
+        var parts = [modelName] + (compute.map { [$0] } ?? []) + (graphics.map { [$0] } ?? [])
+            + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
         if let progress = refineProgress {
             parts.append("refining \(progress.step)/\(progress.steps)")
@@ -49,6 +54,7 @@ public struct LiveStatus: Sendable, Equatable {
         case .saving: parts.append("saving…")
         case .saved(let path): parts.append("saved \(path)")
         case .error(let reason): parts.append("error: \(reason)")
+        case .notice(let text): parts.append(text)
         case nil: break
         }
         if let truncation {

@@ -13,10 +13,11 @@ struct Imagine: ParsableCommand {
 
             EXAMPLES
               imagine generate --model ~/models/sd15 "a lighthouse at dusk"
+              imagine show out/*.png
               imagine inspect ~/models/sd-turbo
               imagine bench text-encoder ~/models/sd-turbo --threads 2
             """,
-        subcommands: [Generate.self, LiveCommand.self, Inspect.self, Bench.self])
+        subcommands: [Generate.self, LiveCommand.self, Show.self, Inspect.self, Bench.self])
 
     /// The release this binary was built from.
     static let release = "0.1.0"

@@ -31,8 +31,10 @@ struct LiveCommand: ParsableCommand {
               Ctrl-U/K/W     delete to the start/to the end/the word before
               ↑/↓            this session's earlier prompts
 
-            The picture uses 24-bit colour when COLORTERM is truecolor/24bit or terminfo says \
-            RGB (TERM=xterm-direct), else the 256-colour palette.
+            The picture is drawn in real pixels where the terminal can (--graphics auto asks it: \
+            kitty graphics, iTerm2 images or sixel; see `imagine show --help`), else in coloured \
+            symbols: 24-bit colour when COLORTERM is truecolor/24bit or terminfo says RGB \
+            (TERM=xterm-direct), else the 256-colour palette. The status line names the mode.
 
             EXAMPLES
               imagine live --model ~/models/sd-turbo --out-dir out
@@ -46,6 +48,8 @@ struct LiveCommand: ParsableCommand {
     var outDir = "."
 
     @OptionGroup var upscaleOptions: UpscaleOptions
+
+    @OptionGroup var graphicsOptions: GraphicsOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -78,12 +82,13 @@ struct LiveCommand: ParsableCommand {
 
         let screen: LiveScreen
         do {
-            screen = try LiveScreen()
+            screen = try LiveScreen(graphicsOptions: graphicsOptions)
         } catch {
             worker.stop()
             printError("error: \(error)")
             throw ExitCode(1)
         }
+        session.showGraphics(screen.graphics.mode.rawValue, hint: screen.graphics.hint)
         do {
             defer { screen.close() }
             runLoop(session: session, screen: screen, inbox: inbox)

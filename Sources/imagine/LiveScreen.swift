@@ -2,6 +2,7 @@
 import Foundation
 import ImageIO
 import Live
+import TerminalGraphics
 
 // MARK: - Restoring the terminal, whatever happens
 
@@ -19,17 +20,20 @@ private func restoreTerminalFromSignal() {
 
 /// The ncurses screen of `imagine live`: an image pane above a prompt line and a status line.
 ///
-/// ncurses owns input and the two text lines. The picture is written as SGR escapes straight to
-/// the terminal after ncurses has refreshed (24-bit colour would exhaust its colour pairs); the
-/// image rows stay blank in ncurses' buffer, so its diffs never touch them.
+/// ncurses owns input and the two text lines. The picture (kitty, sixel or iTerm2 pixels, or
+/// coloured symbols as SGR escapes, which would exhaust ncurses' colour pairs) is written straight
+/// to the terminal after ncurses has refreshed; the image rows stay blank in ncurses' buffer, so
+/// its diffs never touch them.
 final class LiveScreen {
     /// Below this the screen shows a message instead of the layout.
     static let minimumColumns = 24, minimumRows = 6
 
-    let colorDepth: HalfBlockPicture.ColorDepth
-    private var drawnPicture: (jobID: Int, columns: Int, rows: Int)?
+    /// How pictures are drawn here, and why not better when the user could have better.
+    let graphics: GraphicsDetection
+    private let presenter: PicturePresenter
+    private var drawnPicture: (jobID: Int, area: PictureLayout)?
 
-    init() throws {
+    init(graphicsOptions: GraphicsOptions) throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw LiveError("imagine live needs a terminal on standard input and output")
         }
@@ -40,20 +44,29 @@ final class LiveScreen {
             throw LiveError("cannot start the terminal interface (TERM=\(ProcessInfo.processInfo.environment["TERM"] ?? "unset"))")
         }
         screenIsOpen = true
-        Self.prepareRestoreSequence()
-        Self.installHandlers()
         raw()  // Ctrl-C, Ctrl-W … arrive as keys instead of signals or line-discipline edits
         noecho()
         nonl()
         keypad(stdscr, true)
         nodelay(stdscr, true)
         set_escdelay(25)  // Esc quits; waiting the default second for an escape sequence feels broken
-        colorDepth = Self.detectColorDepth()
+        // After newterm (terminfo is loaded) and raw (the replies cannot echo), before the first
+        // refresh draws anything.
+        graphics = graphicsOptions.detect(output: STDOUT_FILENO)
+        presenter = PicturePresenter(graphics)
+        // A kitty image outlives the program unless deleted; a fatal signal must delete it too.
+        Self.prepareRestoreSequence(before: presenter.removalForExit())
+        Self.installHandlers()
     }
 
-    /// Ends ncurses (idempotent). Also run at exit and, in signal-safe form, on fatal signals.
+    /// Removes the picture and ends ncurses (idempotent). Also run at exit and, in signal-safe
+    /// form, on fatal signals.
     func close() {
-        if screenIsOpen && isendwin() == false { endwin() }
+        if screenIsOpen && isendwin() == false {
+            let removal = presenter.removalForExit()
+            removal.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            endwin()
+        }
         screenIsOpen = false
     }
 
@@ -63,8 +76,8 @@ final class LiveScreen {
         if String(cString: nl_langinfo(nl_item(CODESET))) != "UTF-8" { setlocale(LC_ALL, "C.UTF-8") }
     }
 
-    private static func prepareRestoreSequence() {
-        var bytes: [UInt8] = []
+    private static func prepareRestoreSequence(before picturesRemoval: [UInt8]) {
+        var bytes = picturesRemoval
         for capability in ["sgr0", "cnorm", "rmkx", "rmcup"] {
             guard let value = capability.withCString({ tigetstr(UnsafeMutablePointer(mutating: $0)) }),
                   Int(bitPattern: value) != -1 else { continue }
@@ -102,14 +115,6 @@ final class LiveScreen {
                 raise(received)
             }
         }
-    }
-
-    /// 24-bit when the terminal says so: COLORTERM (the de-facto convention) or terminfo's RGB flag.
-    private static func detectColorDepth() -> HalfBlockPicture.ColorDepth {
-        let colorterm = ProcessInfo.processInfo.environment["COLORTERM"]?.lowercased() ?? ""
-        if colorterm == "truecolor" || colorterm == "24bit" { return .trueColor }
-        let rgb = "RGB".withCString { tigetflag(UnsafeMutablePointer(mutating: $0)) }
-        return rgb > 0 ? .trueColor : .palette256
     }
 
     // MARK: - Input
@@ -198,6 +203,10 @@ final class LiveScreen {
             let message = "terminal too small: \(columns)×\(rows), need \(Self.minimumColumns)×\(Self.minimumRows)"
             mvaddstr(0, 0, clipped(message, to: columns))
             refresh()
+            if drawnPicture != nil {
+                let removal = presenter.removePlaced()
+                removal.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            }
             drawnPicture = nil
             return
         }
@@ -211,33 +220,24 @@ final class LiveScreen {
         refresh()
 
         guard let picture else { return }
-        let area = (columns: columns, rows: rows - 2)
-        if !forceImage, let drawn = drawnPicture, drawn.jobID == picture.jobID,
-           drawn.columns == area.columns, drawn.rows == area.rows { return }
-        let halfBlocks = HalfBlockPicture(width: picture.image.width, height: picture.image.height,
-                                          pixels: picture.image.pixels, maxColumns: area.columns,
-                                          maxRows: area.rows, depth: colorDepth)
-        let output = Self.terminalBytes(halfBlocks, area: area, cursor: (promptRow, cursorColumn))
-        output.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-        drawnPicture = (picture.jobID, area.columns, area.rows)
-    }
-
-    /// The picture centred in the area, every area row rewritten (a smaller picture must not leave
-    /// the old one's edges behind), then the cursor back where ncurses left it.
-    static func terminalBytes(_ picture: HalfBlockPicture, area: (columns: Int, rows: Int),
-                              cursor: (row: Int, column: Int)) -> [UInt8] {
-        let top = (area.rows - picture.rows) / 2
-        let left = (area.columns - picture.columns) / 2
-        var text = "\u{1B}[0m"
-        for row in 0..<area.rows {
-            text += "\u{1B}[\(row + 1);1H\u{1B}[2K"
-            let line = row - top
-            if line >= 0 && line < picture.rows {
-                text += "\u{1B}[\(row + 1);\(left + 1)H" + picture.lines[line]
-            }
+        let area = PictureLayout(column: 0, row: 0, columns: columns, rows: rows - 2)
+        if forceImage {
+            // After a resize ncurses has cleared the screen, and the font (cell size) may have
+            // changed with it.
+            presenter.forgetPlaced()
+            if let cell = TerminalProbe.windowCellSize(STDOUT_FILENO) { presenter.cell = cell }
+        } else if let drawn = drawnPicture, drawn.jobID == picture.jobID, drawn.area == area {
+            return
         }
-        text += "\u{1B}[\(cursor.row + 1);\(cursor.column + 1)H"
-        return Array(text.utf8)
+        var output: [UInt8]
+        do {
+            output = try presenter.place(picture.image, in: area)
+        } catch {
+            output = Array("\u{1B}[1;1H\u{1B}[0mcannot draw the picture: \(error)".utf8)
+        }
+        output += Array("\u{1B}[\(promptRow + 1);\(cursorColumn + 1)H".utf8)
+        output.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        drawnPicture = (picture.jobID, area)
     }
 
     /// "› " and the part of the prompt around the cursor that fits, and the cursor's column.

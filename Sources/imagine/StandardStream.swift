@@ -5,16 +5,20 @@ import Foundation
 enum StandardStream {
     /// Writes all of `text` to standard output.
     static func output(_ text: String) throws {
-        try write(text, to: STDOUT_FILENO)
+        try write(Array(text.utf8), to: STDOUT_FILENO)
+    }
+
+    /// Writes all of `bytes` (a picture's escape sequences) to standard output.
+    static func output(_ bytes: [UInt8]) throws {
+        try write(bytes, to: STDOUT_FILENO)
     }
 
     /// Writes to standard error; a failure there has nowhere to be reported, so it is dropped.
     static func error(_ text: String) {
-        try? write(text, to: STDERR_FILENO)
+        try? write(Array(text.utf8), to: STDERR_FILENO)
     }
 
-    private static func write(_ text: String, to descriptor: Int32) throws {
-        let bytes = Array(text.utf8)
+    static func write(_ bytes: [UInt8], to descriptor: Int32) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }

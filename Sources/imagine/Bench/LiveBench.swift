@@ -4,6 +4,7 @@ import ImageIO
 import Kernels
 import Live
 import Models
+import TerminalGraphics
 
 /// `imagine bench live`: a typed prompt replayed through the live session, timed.
 struct BenchLive: ParsableCommand {
@@ -13,8 +14,9 @@ struct BenchLive: ParsableCommand {
         discussion: """
             Types PROMPT one character at a time with seeded random gaps (--min-gap-ms to \
             --max-gap-ms) into the same session, render worker and renderer as imagine live, \
-            with a headless screen: each finished picture is converted to half-block terminal \
-            text of --columns × --rows as it would be drawn. A keystroke's latency runs from \
+            with a headless screen: each finished picture is encoded for a --columns × --rows \
+            terminal of --cell-width × --cell-height pixel cells in --graphics mode, as imagine \
+            live would draw it. A keystroke's latency runs from \
             when it was due to when a picture reflecting it (its own or a later key's) was on \
             the screen. Refine-on-pause is not exercised (the gaps are shorter than a pause).
 
@@ -44,12 +46,23 @@ struct BenchLive: ParsableCommand {
     @Option(help: "Terminal size of the headless screen.")
     var rows = 40
 
+    @Option(help: "Pixel size of the headless screen's cells.")
+    var cellWidth = 8
+
+    @Option(help: "Pixel size of the headless screen's cells.")
+    var cellHeight = 16
+
+    @Option(help: ArgumentHelp("How the headless screen draws pictures (imagine live's --graphics; with no "
+                               + "terminal to ask, auto means symbols).", valueName: "mode"))
+    var graphics: GraphicsChoice = .symbols
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         if minGapMs < 0 || maxGapMs < minGapMs { throw ValidationError("need 0 ≤ --min-gap-ms ≤ --max-gap-ms") }
         if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
         if columns < 1 || rows < 3 { throw ValidationError("--columns must be ≥ 1 and --rows ≥ 3") }
+        if cellWidth < 1 || cellHeight < 1 { throw ValidationError("--cell-width and --cell-height must be ≥ 1") }
     }
 
     func run() throws {
@@ -69,7 +82,9 @@ struct BenchLive: ParsableCommand {
             clock: monotonicSeconds, drawSeed: { 0 },
             save: { _ in throw LiveError("the benchmark saves nothing") })
 
-        let keystrokes = replayTyping(session: session, inbox: inbox)
+        let presenter = PicturePresenter(mode: graphics.mode ?? .symbols, colors: .trueColor,
+                                         cell: CellSize(width: cellWidth, height: cellHeight))
+        let keystrokes = try replayTyping(session: session, inbox: inbox, presenter: presenter)
         report(keystrokes, cancelled: session.cancelledRenders, model: model, settings: settings)
     }
 
@@ -91,7 +106,8 @@ struct BenchLive: ParsableCommand {
         }
     }
 
-    private func replayTyping(session: LiveSession, inbox: EventInbox<RenderOutcome>) -> [Keystroke] {
+    private func replayTyping(session: LiveSession, inbox: EventInbox<RenderOutcome>,
+                              presenter: PicturePresenter) throws -> [Keystroke] {
         var gaps = SplitMix64(seed: gapSeed)
         let characters = Array(prompt)
         var keystrokes: [Keystroke] = []
@@ -117,7 +133,7 @@ struct BenchLive: ParsableCommand {
             for outcome in inbox.drain() { session.handle(.render(outcome)) }
             if let image = session.image, image.job.id != shownJobID {
                 shownJobID = image.job.id
-                screen = draw(image)
+                screen = try draw(image, with: presenter)
                 let shownAt = monotonicSeconds()
                 for i in keystrokes.indices where keystrokes[i].job.id <= image.job.id {
                     if keystrokes[i].reflectedAt == nil { keystrokes[i].reflectedAt = shownAt }
@@ -131,12 +147,10 @@ struct BenchLive: ParsableCommand {
         return keystrokes
     }
 
-    /// What `imagine live` does with a finished picture: bytes → half-block text for the pane.
-    private func draw(_ image: RenderedImage) -> [UInt8] {
-        let rgb = PNGOutput.rgbImage(image.pixels)
-        let picture = HalfBlockPicture(width: rgb.width, height: rgb.height, pixels: rgb.pixels,
-                                       maxColumns: columns, maxRows: rows - 2, depth: .trueColor)
-        return LiveScreen.terminalBytes(picture, area: (columns, rows - 2), cursor: (rows - 2, 2))
+    /// What `imagine live` does with a finished picture: bytes → terminal bytes for the pane.
+    private func draw(_ image: RenderedImage, with presenter: PicturePresenter) throws -> [UInt8] {
+        try presenter.place(PNGOutput.rgbImage(image.pixels),
+                            in: PictureLayout(column: 0, row: 0, columns: columns, rows: rows - 2))
     }
 
     private func report(_ keystrokes: [Keystroke], cancelled: Int, model: DiffusionModel, settings: LiveSettings) {
@@ -145,7 +159,7 @@ struct BenchLive: ParsableCommand {
               + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
               + "\(Threads.count) threads, \(BLASKernelSelection.description)")
         print("typed \(prompt.count) keys, gaps \(minGapMs)–\(maxGapMs) ms (seed \(gapSeed)); "
-              + "headless screen \(columns)×\(rows) cells; \(keystrokes.count) keys changed the prompt")
+              + "headless screen \(columns)×\(rows) cells of \(cellWidth)×\(cellHeight) pixels, \(graphics.mode ?? .symbols); \(keystrokes.count) keys changed the prompt")
         let latencies = keystrokes.compactMap { key in key.reflectedAt.map { ($0 - key.due) * 1000 } }.sorted()
         guard !latencies.isEmpty else {
             print("no picture reached the screen")

@@ -1,0 +1,45 @@
+internal import CChafa
+import ImageIO
+
+/// A picture as coloured character cells (symbols or half blocks), encoded by libchafa: it picks,
+/// per cell, the glyph and the two colours that best reproduce the cell's pixels.
+enum CellArt {
+    /// One string per cell row, each `layout.columns` cells wide and ending with an SGR reset.
+    static func lines(_ image: RGBImage, columns: Int, rows: Int, cell: CellSize,
+                      colors: TerminalColors, halfBlocksOnly: Bool) -> [String] {
+        guard columns > 0, rows > 0, image.width > 0, image.height > 0 else { return [] }
+        let config = chafa_canvas_config_new()
+        defer { chafa_canvas_config_unref(config) }
+        chafa_canvas_config_set_pixel_mode(config, CHAFA_PIXEL_MODE_SYMBOLS)
+        chafa_canvas_config_set_canvas_mode(
+            config, colors == .trueColor ? CHAFA_CANVAS_MODE_TRUECOLOR : CHAFA_CANVAS_MODE_INDEXED_240)
+        chafa_canvas_config_set_geometry(config, Int32(columns), Int32(rows))
+        chafa_canvas_config_set_cell_geometry(config, Int32(cell.width), Int32(cell.height))
+        let symbols = chafa_symbol_map_new()
+        defer { chafa_symbol_map_unref(symbols) }
+        if halfBlocksOnly {
+            chafa_symbol_map_add_by_tags(symbols, CHAFA_SYMBOL_TAG_VHALF)
+        } else {
+            // chafa's own default: blocks, box-drawing borders and space, without glyphs that
+            // span two cells or need the terminal's reverse video.
+            chafa_symbol_map_add_by_tags(
+                symbols, ChafaSymbolTags(CHAFA_SYMBOL_TAG_BLOCK.rawValue | CHAFA_SYMBOL_TAG_BORDER.rawValue
+                                         | CHAFA_SYMBOL_TAG_SPACE.rawValue))
+            chafa_symbol_map_remove_by_tags(
+                symbols, ChafaSymbolTags(CHAFA_SYMBOL_TAG_WIDE.rawValue | CHAFA_SYMBOL_TAG_INVERTED.rawValue))
+        }
+        chafa_canvas_config_set_symbol_map(config, symbols)
+        let canvas = chafa_canvas_new(config)
+        defer { chafa_canvas_unref(canvas) }
+        image.pixels.withUnsafeBufferPointer {
+            chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGB8, $0.baseAddress, Int32(image.width),
+                                         Int32(image.height), Int32(image.width * 3))
+        }
+        let text = String(decoding: ChafaTerminal.print(canvas, for: .symbols), as: UTF8.self)
+        // chafa ends the picture, not each row, with a reset: each row gets its own, so that a
+        // row drawn alone leaves no colour behind.
+        return text.split(separator: "\n", omittingEmptySubsequences: false).prefix(rows).map {
+            $0.hasSuffix("\u{1B}[0m") ? String($0) : String($0) + "\u{1B}[0m"
+        }
+    }
+}
