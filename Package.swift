@@ -69,5 +69,6 @@ let package = Package(
         // PNG files in (any kind, as RGB) and out (atomic, with text metadata); knows nothing of models.
         .target(name: "ImageIO", dependencies: ["CPNGWriter", "CPNG"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
+        .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"], swiftSettings: swiftSettings),
     ]
 )
