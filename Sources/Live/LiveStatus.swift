@@ -40,11 +40,11 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · bf16, SkylakeX · sixel · seed 42 · steps 1/20 · 23 ms · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
+    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · sixel · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
     public var text: String {
-        var parts = [modelName] + (compute.map { [$0] } ?? []) + (graphics.map { [$0] } ?? [])
-            + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
+        var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
+        if let graphics { parts.append(graphics) }
         if let progress = refineProgress {
             parts.append("refining \(progress.step)/\(progress.steps)")
         } else if showingRefined {
