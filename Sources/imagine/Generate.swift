@@ -4,6 +4,7 @@ import Foundation
 import ImageIO
 import Kernels
 import Models
+import TerminalGraphics
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,9 +87,18 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var upscaleOptions: UpscaleOptions
 
+    @Flag(help: ArgumentHelp("Show each picture in the terminal as it is written (on standard error's terminal, "
+                                 + "else standard output's; see `imagine show --help`)."))
+    var show = false
+
+    @OptionGroup var graphicsOptions: GraphicsOptions
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
+        if show && isatty(STDERR_FILENO) == 0 && isatty(STDOUT_FILENO) == 0 {
+            throw ValidationError("--show needs a terminal on standard error or standard output")
+        }
         if prompts.isEmpty == (promptFile == nil) {
             throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
         }
@@ -156,6 +166,7 @@ struct Generate: ParsableCommand {
             try pipeline.encodeAllThenReleaseTextEncoder(for: toRender.map(\.request))
         }
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+        let viewer = show && !dryRun ? PictureViewer(graphicsOptions: graphicsOptions) : nil
         var swept: Set<String> = []
         for (position, (job, request)) in jobs.enumerated() {
             let location = promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)"
@@ -213,6 +224,7 @@ struct Generate: ParsableCommand {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             progress.clear()
+            viewer?.show(path)
             do {
                 try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
                                                  upscale: upscale, path: path, seconds: seconds) + "\n")
@@ -248,6 +260,31 @@ struct Generate: ParsableCommand {
         if let seconds { object["seconds"] = (seconds * 1000).rounded() / 1000 }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// `generate --show`: each written PNG, read back (so what shows is what was written, upscaled
+/// or not), drawn in the terminal below the output so far.
+struct PictureViewer {
+    let descriptor: Int32
+    let presenter: PicturePresenter
+
+    init(graphicsOptions: GraphicsOptions) {
+        descriptor = isatty(STDERR_FILENO) == 1 ? STDERR_FILENO : STDOUT_FILENO
+        presenter = PicturePresenter(graphicsOptions.detect(output: descriptor))
+    }
+
+    /// A picture that cannot be shown is reported; the PNG is written all the same.
+    func show(_ path: String) {
+        let (columns, rows) = TerminalProbe.windowSize(descriptor)
+        do {
+            let image = try PNGReader.read(URL(fileURLWithPath: path))
+            // Room for the record line and the progress bar under the picture.
+            try StandardStream.write(try presenter.inline(image, maxColumns: columns, maxRows: max(1, rows - 3)),
+                                     to: descriptor)
+        } catch {
+            printError("warning: cannot show \(path): \(error)")
+        }
     }
 }
 
