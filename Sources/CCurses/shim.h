@@ -3,3 +3,4 @@
 #include <locale.h>
 #include <ncurses.h>
 #include <term.h>  // setupterm: terminfo without starting curses (imagine show)
+#include <pty.h>   // openpty: a pseudo-terminal for imagine bench graphics

@@ -63,7 +63,7 @@ static void on_warning(png_structp png, png_const_charp message) {
 // The encoder
 
 int imagine_png_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
-                           const imagine_png_text *texts, size_t text_count,
+                           const imagine_png_text *texts, size_t text_count, int compression_level,
                            imagine_png_output *output) {
     output->bytes = NULL;
     output->count = 0;
@@ -96,6 +96,7 @@ int imagine_png_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
     }
 
     png_set_write_fn(png, &enc, append_bytes, flush_nothing);
+    png_set_compression_level(png, compression_level);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 

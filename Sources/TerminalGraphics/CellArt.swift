@@ -4,9 +4,9 @@ import ImageIO
 /// A picture as coloured character cells (symbols or half blocks), encoded by libchafa: it picks,
 /// per cell, the glyph and the two colours that best reproduce the cell's pixels.
 enum CellArt {
-    /// One string per cell row, each `layout.columns` cells wide and ending with an SGR reset.
+    /// One line of terminal bytes per cell row, each `columns` cells wide and ending with an SGR reset.
     static func lines(_ image: RGBImage, columns: Int, rows: Int, cell: CellSize,
-                      colors: TerminalColors, halfBlocksOnly: Bool) -> [String] {
+                      colors: TerminalColors, halfBlocksOnly: Bool) -> [[UInt8]] {
         guard columns > 0, rows > 0, image.width > 0, image.height > 0 else { return [] }
         let config = chafa_canvas_config_new()
         defer { chafa_canvas_config_unref(config) }
@@ -35,11 +35,10 @@ enum CellArt {
             chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGB8, $0.baseAddress, Int32(image.width),
                                          Int32(image.height), Int32(image.width * 3))
         }
-        let text = String(decoding: ChafaTerminal.print(canvas, for: .symbols), as: UTF8.self)
         // chafa ends the picture, not each row, with a reset: each row gets its own, so that a
         // row drawn alone leaves no colour behind.
-        return text.split(separator: "\n", omittingEmptySubsequences: false).prefix(rows).map {
-            $0.hasSuffix("\u{1B}[0m") ? String($0) : String($0) + "\u{1B}[0m"
-        }
+        let reset = Array("\u{1B}[0m".utf8)
+        return ChafaTerminal.print(canvas, for: .symbols).split(separator: 0x0A, omittingEmptySubsequences: false)
+            .prefix(rows).map { $0.suffix(reset.count).elementsEqual(reset) ? Array($0) : Array($0) + reset }
     }
 }

@@ -7,6 +7,22 @@ enum ChafaTerminal {
     /// been decided (by detection or by the user), and the database would otherwise withhold
     /// sixel sequences from, say, an xterm it cannot tell was started with `-ti vt340`.
     static func info(for mode: GraphicsMode) -> OpaquePointer {
+        switch mode {
+        case .sixel: sixelInfo
+        case .kitty: kittyInfo
+        case .iterm: itermInfo
+        case .symbols, .halfblocks: textInfo
+        }
+    }
+
+    // Made once: looking a terminal up in chafa's database builds its whole sequence table.
+    // Never changed after, so safe to share between threads.
+    nonisolated(unsafe) private static let sixelInfo = lookUp(.sixel)
+    nonisolated(unsafe) private static let kittyInfo = lookUp(.kitty)
+    nonisolated(unsafe) private static let itermInfo = lookUp(.iterm)
+    nonisolated(unsafe) private static let textInfo = lookUp(.symbols)
+
+    private static func lookUp(_ mode: GraphicsMode) -> OpaquePointer {
         let environment: [String]
         switch mode {
         case .sixel: environment = ["TERM=foot"]
@@ -24,9 +40,7 @@ enum ChafaTerminal {
 
     /// The canvas as terminal bytes.
     static func print(_ canvas: OpaquePointer?, for mode: GraphicsMode) -> [UInt8] {
-        let info = info(for: mode)
-        defer { chafa_term_info_unref(info) }
-        guard let printed = chafa_canvas_print(canvas, info) else { return [] }
+        guard let printed = chafa_canvas_print(canvas, info(for: mode)) else { return [] }
         defer { g_string_free(printed, 1) }
         return Array(UnsafeRawBufferPointer(start: printed.pointee.str, count: Int(printed.pointee.len)))
     }

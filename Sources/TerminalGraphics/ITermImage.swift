@@ -6,7 +6,7 @@ import ImageIO
 enum ITermImage {
     /// Draws `image` stretched over `columns` × `rows` cells at the cursor.
     static func bytes(_ image: RGBImage, columns: Int, rows: Int) throws -> [UInt8] {
-        let png = try PNGWriter.encode(image, text: [])
+        let png = try PNGWriter.encode(image, text: [], compression: 1)
         var out = Array("\u{1B}]1337;File=inline=1;size=\(png.count);width=\(columns);height=\(rows);preserveAspectRatio=0:".utf8)
         out += Base64.encode(png)
         out.append(0x07)

@@ -53,7 +53,7 @@ public final class PicturePresenter {
             let lines = CellArt.lines(image, columns: target.columns, rows: target.rows, cell: cell,
                                       colors: colors, halfBlocksOnly: mode == .halfblocks)
             for (index, line) in lines.enumerated() {
-                out += cursor(row: target.row + index, column: target.column) + Array(line.utf8)
+                out += cursor(row: target.row + index, column: target.column) + line
             }
         case .kitty, .sixel, .iterm:
             out += cursor(row: target.row, column: target.column)
@@ -95,7 +95,7 @@ public final class PicturePresenter {
         case .symbols, .halfblocks:
             let lines = CellArt.lines(image, columns: target.columns, rows: target.rows, cell: cell,
                                       colors: colors, halfBlocksOnly: mode == .halfblocks)
-            return Array(lines.map { $0 + "\n" }.joined().utf8)
+            return Array(lines.map { $0 + [0x0A] }.joined())
         case .kitty, .iterm:
             // Make room first (scrolling if needed), go back up, draw without moving the cursor,
             // then step below: the same on every terminal whatever it does with the cursor.

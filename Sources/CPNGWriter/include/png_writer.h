@@ -31,10 +31,11 @@ typedef struct {
 
 /// Encodes an 8-bit RGB image: `rgb` holds height rows of width × 3 bytes, no padding.
 /// Text chunks come before the image data so readers find them without decoding pixels.
+/// `compression_level` is zlib's, 1 (fastest) to 9 (smallest); 6 is libpng's default.
 /// Returns 0 on success; nonzero on failure, with output->message set and output->bytes NULL.
 /// A libpng warning counts as a failure: on write it means a chunk was altered or dropped.
 int imagine_png_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
-                           const imagine_png_text *texts, size_t text_count,
+                           const imagine_png_text *texts, size_t text_count, int compression_level,
                            imagine_png_output *output);
 
 void imagine_png_free_output(imagine_png_output *output);

@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
             machine may be shared and noisy): `imagine bench table` runs every component of a model \
             here, in PyTorch and in OpenVINO on the same weights and inputs, and prints the ratios.
             """,
-        subcommands: [BenchTable.self, BenchGenerate.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self])
+        subcommands: [BenchTable.self, BenchGenerate.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self,
+                      BenchGraphics.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {
@@ -95,6 +96,9 @@ struct BenchTextEncoder: ParsableCommand {
     }
 
 }
+
+/// The middle value (the upper one of an even count).
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -142,4 +142,3 @@ struct MeasuredRun {
 }
 
 /// The middle value (the upper one of an even count), as every `bench` median is taken.
-private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
