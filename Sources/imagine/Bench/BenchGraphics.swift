@@ -31,8 +31,9 @@ struct BenchGraphics: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var renderOptions: LiveRenderOptions
 
-    @Option(help: ArgumentHelp("Picture sizes in pixels, comma-separated.", valueName: "sizes"))
-    var sizes = "256,512"
+    @Option(help: ArgumentHelp("Picture sizes in pixels, comma-separated (default: the model's live preview size, 256 and 512).",
+                               valueName: "sizes"))
+    var sizes: String?
 
     @Option(help: "Panel size in cells.")
     var columns = 100
@@ -51,11 +52,13 @@ struct BenchGraphics: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
-    private var sizeList: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var sizeList: [Int]? {
+        sizes.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    }
 
     func validate() throws {
-        if sizeList.isEmpty || sizeList.contains(where: { $0 < 8 || $0 % 8 != 0 }) {
-            throw ValidationError("--sizes must be multiples of 8, comma-separated, got '\(sizes)'")
+        if let sizeList, sizeList.isEmpty || sizeList.contains(where: { $0 < 8 || $0 % 8 != 0 }) {
+            throw ValidationError("--sizes must be multiples of 8, comma-separated, got '\(sizes ?? "")'")
         }
         if columns < 1 || rows < 1 || cellWidth < 1 || cellHeight < 1 || runs < 1 {
             throw ValidationError("--columns, --rows, --cell-width, --cell-height and --runs must be at least 1")
@@ -73,7 +76,9 @@ struct BenchGraphics: ParsableCommand {
               + "model \(model.name), preview \(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder")
         print("| picture | preview render | mode | encode | write | bytes | draw ÷ render |")
         print("|---|---|---|---|---|---|---|")
-        for size in sizeList {
+        var pictureSizes = [settings.previewSize]
+        for size in [256, 512] where !pictureSizes.contains(size) { pictureSizes.append(size) }
+        for size in sizeList ?? pictureSizes {
             settings.previewSize = size
             let request = settings.request(prompt: "a lighthouse on a cliff at sunset", seed: 1, quality: .preview)
             var image = PNGOutput.rgbImage(try reportingErrors { try pipeline.generate(request) }.image)
