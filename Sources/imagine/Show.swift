@@ -26,10 +26,6 @@ struct Show: ParsableCommand {
 
     @OptionGroup var graphicsOptions: GraphicsOptions
 
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one PNG file") }
-    }
-
     func run() throws {
         let presenter = PicturePresenter(graphicsOptions.detect(output: STDOUT_FILENO))
         let (columns, rows) = TerminalProbe.windowSize(STDOUT_FILENO)
