@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Screenshots for XWDImageTests, taken as the terminal tests take theirs: `xwd -root` of a small
-# Xvfb screen showing four colour bands (red, green, blue, yellow; 24×48 pixels each) drawn by a
-# terminal's graphics protocol.
+# Screenshots for XWDImageTests: `xwd -root` of a small Xvfb screen showing four colour bands
+# (red, green, blue, yellow; 24×48 pixels each) drawn by a terminal's graphics protocol.
 #
 #     Tests/Fixtures/make_xwd_fixtures.sh     # needs xvfb, xterm, kitty, x11-apps (xwd), xxd
 #
