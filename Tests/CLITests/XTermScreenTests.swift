@@ -97,6 +97,8 @@ import Glibc
                                         failed: !misplaced.isEmpty || greys > 0)
         #expect(misplaced.isEmpty, "cells lit where no letter is, or dark where one is: \(misplaced)\(kept)")
         #expect(greys == 0, "\(greys) bytes neither black nor white\(kept)")
+        // Nothing changes once the line shows.
+        #expect(try screen.settledScreenshot().rgb == screenshot.rgb)
     }
 
     /// What `imagine show`'s detection will hear from this xterm, read by the command itself in raw
