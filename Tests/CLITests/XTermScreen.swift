@@ -65,7 +65,7 @@ final class XTermScreen {
         }
     }
 
-    /// The programs on `terminal.programs` that are not on the PATH.
+    /// The programs a screen of `terminal` needs that are not on the PATH.
     static func missingPrograms(_ terminal: Terminal) -> [String] {
         terminal.programs.filter { SpawnedProcess.executable(named: $0) == nil }
     }
@@ -117,7 +117,7 @@ final class XTermScreen {
         // check below can name its size.
         let screenSize = "\(2 * columns * cellSize.width)x\(2 * rows * cellSize.height)x24"
         // -terminate: the server exits when its last client does, so that if this test process
-        // dies without closing, the server goes once the terminal's window closes by itself.
+        // dies without closing, the server goes when the terminal does.
         let server = try SpawnedProcess(
             ["Xvfb", "-displayfd", "3", "-screen", "0", screenSize, "-dpi", "96", "-nolisten", "tcp", "-terminate"],
             environment: ProcessInfo.processInfo.environment, log: file("Xvfb.log"), descriptor3: file("display"))
@@ -129,6 +129,8 @@ final class XTermScreen {
         }
         display = ":\(number)"
 
+        // The command's window stays 120 s after it exits, for the test to photograph; no
+        // longer, so that a terminal whose test process died closes by itself (and then Xvfb).
         let script = """
             printf '%s %s\\n' "$WINDOWID" "$(stty size)" > '\(file("started.tmp").path)'
             mv '\(file("started.tmp").path)' '\(file("started").path)'
