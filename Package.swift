@@ -60,8 +60,9 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
         .testTarget(name: "LiveTests", dependencies: ["Live"], swiftSettings: swiftSettings),
-        // Runs the built `imagine` binary as a person would (the dependency builds it first).
-        .testTarget(name: "CLITests", dependencies: ["imagine"], swiftSettings: swiftSettings),
+        // Runs the built `imagine` binary as a person would (the dependency builds it first);
+        // ImageIO writes the terminal tests' screenshots as PNGs for a person to look at.
+        .testTarget(name: "CLITests", dependencies: ["imagine", "ImageIO"], swiftSettings: swiftSettings),
 
         // PNG output. The libpng call sequence lives in C because libpng reports errors by
         // longjmp, which must never cross Swift frames.
