@@ -9,6 +9,9 @@ public struct GraphicsDetection: Sendable, Equatable {
     public var tmuxPassthrough: Bool
     /// A line for the user when they could have better pictures (tmux's passthrough off).
     public var hint: String?
+    /// Keys typed while the terminal was being asked, read with its replies: an interactive
+    /// program hands them on to its input (curses' `ungetch`), or they would be lost.
+    public var typedMeanwhile: [UInt8] = []
 
     public init(mode: GraphicsMode, colors: TerminalColors, cellSize: CellSize?, tmuxPassthrough: Bool,
                 hint: String? = nil) {

@@ -96,18 +96,14 @@ public final class PicturePresenter {
             let lines = CellArt.lines(image, columns: target.columns, rows: target.rows, cell: cell,
                                       colors: colors, halfBlocksOnly: mode == .halfblocks)
             return Array(lines.map { $0 + [0x0A] }.joined())
-        case .kitty, .iterm:
-            // Make room first (scrolling if needed), go back up, draw without moving the cursor,
-            // then step below: the same on every terminal whatever it does with the cursor.
-            var out = Array((String(repeating: "\n", count: target.rows) + "\u{1B}[\(target.rows)A\r").utf8)
+        case .kitty, .sixel, .iterm:
+            // Make room first (scrolling if needed), go back up, and draw between saving and
+            // restoring the cursor: where a terminal leaves it after a picture differs (kitty
+            // beside it, xterm on the sixel's last band, which may reach into the next row).
+            // Then step below the picture.
+            var out = Array((String(repeating: "\n", count: target.rows) + "\u{1B}[\(target.rows)A\r\u{1B}7").utf8)
             out += try pixels(image, columns: target.columns, rows: target.rows, kittyID: nil)
-            out += Array("\r\u{1B}[\(target.rows)B".utf8)
-            return out
-        case .sixel:
-            // Sixel scrolling (xterm's default) leaves the cursor on the line below the image.
-            var out = Array((String(repeating: "\n", count: target.rows) + "\u{1B}[\(target.rows)A\r").utf8)
-            out += try pixels(image, columns: target.columns, rows: target.rows, kittyID: nil)
-            out += Array("\r\n".utf8)
+            out += Array("\u{1B}8\u{1B}[\(target.rows)B\r".utf8)
             return out
         }
     }

@@ -26,6 +26,7 @@ public enum TerminalProbe {
         var detection = GraphicsDetection.decide(replies: replies, environment: environment,
                                                  trueColorInTerminfo: trueColorInTerminfo, tmux: tmux?.info)
         detection.cellSize = windowCellSize(output) ?? tmux?.cellSize ?? replies.cellSize
+        detection.typedMeanwhile = replies.typed
         if let requested {
             detection.mode = requested
             detection.tmuxPassthrough = tmux != nil && requested.drawsPixels

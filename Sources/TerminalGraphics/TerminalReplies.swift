@@ -12,6 +12,8 @@ public struct TerminalReplies: Sendable, Equatable {
     public var cellSize: CellSize?
     /// `CSI 14 t`: the text area's size in pixels.
     public var textAreaPixels: (width: Int, height: Int)?
+    /// Everything that was not a reply, in order: keys the user typed meanwhile, to be handed on.
+    public var typed: [UInt8] = []
 
     public init() {}
 
@@ -19,57 +21,69 @@ public struct TerminalReplies: Sendable, Equatable {
         a.kittyGraphics == b.kittyGraphics && a.deviceAttributesSeen == b.deviceAttributesSeen
             && a.sixel == b.sixel && a.terminalVersion == b.terminalVersion && a.cellSize == b.cellSize
             && a.textAreaPixels?.width == b.textAreaPixels?.width
-            && a.textAreaPixels?.height == b.textAreaPixels?.height
+            && a.textAreaPixels?.height == b.textAreaPixels?.height && a.typed == b.typed
     }
 
-    /// Parses every complete reply in `bytes`; anything else (keys typed meanwhile) is skipped.
+    /// Parses every complete reply in `bytes`; anything else (keys typed meanwhile, a reply cut
+    /// short) goes to `typed`.
     public init(parsing bytes: [UInt8]) {
         var i = 0
         while i < bytes.count {
             guard bytes[i] == 0x1B, i + 1 < bytes.count else {
+                typed.append(bytes[i])
                 i += 1
                 continue
             }
+            var end = i + 2
+            var isReply = false
             switch bytes[i + 1] {
             case UInt8(ascii: "["):
                 // CSI: parameters and intermediates up to a final byte 0x40…0x7E.
-                var end = i + 2
                 while end < bytes.count, !(0x40...0x7E).contains(bytes[end]) { end += 1 }
-                guard end < bytes.count else { return }
-                parseControlSequence(Array(bytes[(i + 2)..<end]), final: bytes[end])
-                i = end + 1
+                guard end < bytes.count else { break }
+                isReply = parseControlSequence(Array(bytes[(i + 2)..<end]), final: bytes[end])
+                end += 1
             case UInt8(ascii: "_"), UInt8(ascii: "P"):
                 // APC or DCS: up to the string terminator ESC \.
-                var end = i + 2
                 while end + 1 < bytes.count, !(bytes[end] == 0x1B && bytes[end + 1] == 0x5C) { end += 1 }
-                guard end + 1 < bytes.count else { return }
+                guard end + 1 < bytes.count else {
+                    end = bytes.count
+                    break
+                }
                 let body = String(decoding: bytes[(i + 2)..<end], as: UTF8.self)
                 if bytes[i + 1] == UInt8(ascii: "_") {
                     // Kitty: "Gi=31;OK" (or an error such as "Gi=31;ENOTSUPPORTED:…").
-                    if body.hasPrefix("G"), body.contains("i=31"), body.hasSuffix(";OK") { kittyGraphics = true }
+                    isReply = body.hasPrefix("G") && body.contains("i=31")
+                    if isReply && body.hasSuffix(";OK") { kittyGraphics = true }
                 } else if body.hasPrefix(">|") {
                     terminalVersion = String(body.dropFirst(2))
+                    isReply = true
                 }
-                i = end + 2
+                end += 2
             default:
-                i += 2
+                break
             }
+            if !isReply { typed += bytes[i..<min(end, bytes.count)] }
+            i = min(end, bytes.count)
         }
     }
 
-    private mutating func parseControlSequence(_ parameters: [UInt8], final: UInt8) {
+    /// Records a reply to one of the queries; false for any other sequence (an arrow key).
+    private mutating func parseControlSequence(_ parameters: [UInt8], final: UInt8) -> Bool {
         let text = String(decoding: parameters, as: UTF8.self)
         switch final {
         case UInt8(ascii: "c") where text.hasPrefix("?"):
             deviceAttributesSeen = true
             sixel = text.dropFirst().split(separator: ";").contains("4")
+            return true
         case UInt8(ascii: "t"):
             let numbers = text.split(separator: ";").compactMap { Int($0) }
-            guard numbers.count == 3, numbers[1] > 0, numbers[2] > 0 else { return }
-            if numbers[0] == 6 { cellSize = CellSize(width: numbers[2], height: numbers[1]) }
-            if numbers[0] == 4 { textAreaPixels = (numbers[2], numbers[1]) }
+            guard numbers.count == 3, [4, 6].contains(numbers[0]) else { return false }
+            if numbers[0] == 6, numbers[1] > 0, numbers[2] > 0 { cellSize = CellSize(width: numbers[2], height: numbers[1]) }
+            if numbers[0] == 4, numbers[1] > 0, numbers[2] > 0 { textAreaPixels = (numbers[2], numbers[1]) }
+            return true
         default:
-            break
+            return false
         }
     }
 }

@@ -54,6 +54,9 @@ final class LiveScreen {
         // refresh draws anything.
         graphics = graphicsOptions.detect(output: STDOUT_FILENO)
         presenter = PicturePresenter(graphics)
+        // Keys typed while the model loaded came in with the terminal's replies: back to curses'
+        // input, last first (it is a stack).
+        for byte in graphics.typedMeanwhile.reversed() { ungetch(Int32(byte)) }
         // A kitty image outlives the program unless deleted; a fatal signal must delete it too.
         Self.prepareRestoreSequence(before: presenter.removalForExit())
         Self.installHandlers()

@@ -23,7 +23,7 @@ final class XTermScreen {
         case kitty
 
         /// The programs a screen of this terminal needs.
-        var programs: [String] { ["Xvfb", "xwd", rawValue] }
+        var programs: [String] { ["Xvfb", "xwd", "xdotool", rawValue] }
 
         var cellSize: (width: Int, height: Int) {
             switch self {
@@ -254,6 +254,31 @@ final class XTermScreen {
     func pixelRect(column: Int, row: Int, columns: Int, rows: Int) -> (x: Int, y: Int, width: Int, height: Int) {
         (gridOrigin.x + column * cellSize.width, gridOrigin.y + row * cellSize.height,
          columns * cellSize.width, rows * cellSize.height)
+    }
+
+    /// Types `text` into the terminal as keystrokes (`xdotool`, through the XTEST extension: xterm
+    /// ignores synthetic events sent to a window, and without a window manager the keyboard focus
+    /// follows the pointer, which is first moved onto the terminal: Xvfb starts it at the
+    /// screen's centre, outside a small window).
+    func type(_ text: String, delayMilliseconds: Int = 60) throws {
+        try xdotool(["type", "--delay", "\(delayMilliseconds)", text])
+    }
+
+    /// Presses one key by its X name ("Return", "Escape").
+    func press(_ key: String) throws {
+        try xdotool(["key", key])
+    }
+
+    private func xdotool(_ arguments: [String]) throws {
+        var variables = ProcessInfo.processInfo.environment
+        variables["DISPLAY"] = display
+        let process = try SpawnedProcess(["xdotool", "mousemove", "1", "1"] + arguments, environment: variables,
+                                         log: file("xdotool.log"))
+        guard let status = process.waitForExit(timeout: 30) else {
+            process.stop()
+            throw ScreenError(description: "xdotool did not finish in 30 s")
+        }
+        guard status == 0 else { throw ScreenError(description: "xdotool: status \(status): \(process.output)") }
     }
 
     /// `xwd -id WINDOW`: the window's pixels from the server, whatever lies on top of it.

@@ -37,10 +37,12 @@ import Testing
         #expect(!parse("\u{1B}[?62;14;42c").sixel)
     }
 
-    @Test func keysTypedMeanwhileAndCutRepliesAreSkipped() {
-        let replies = parse("ab\u{1B}[Ac\u{1B}[6;16;8t\u{1B}[?62;4")
+    @Test func keysTypedMeanwhileAreKeptInOrderApartFromTheReplies() {
+        let replies = parse("ab\u{1B}[Ac\u{1B}[6;16;8t\u{1B}_Gi=31;OK\u{1B}\\é\u{1B}[?62;4")
         #expect(replies.cellSize == CellSize(width: 8, height: 16))
+        #expect(replies.kittyGraphics)
         #expect(!replies.deviceAttributesSeen, "the DA1 reply is not complete yet")
+        #expect(replies.typed == Array("ab\u{1B}[Acé\u{1B}[?62;4".utf8))
         #expect(!parse("\u{1B}P>|XTer").deviceAttributesSeen)
         #expect(parse("\u{1B}[6;0;0t").cellSize == nil)
     }
