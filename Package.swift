@@ -64,5 +64,7 @@ let package = Package(
         // Pixels in, PNG files out (atomic, with text metadata); knows nothing of models.
         .target(name: "ImageIO", dependencies: ["CPNGWriter"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
+        // Decoders for kitty, sixel and iTerm2 terminal graphics (test support) and their tests.
+        .testTarget(name: "TerminalGraphicsTests", dependencies: [], swiftSettings: swiftSettings),
     ]
 )
