@@ -67,9 +67,10 @@ enum SixelDecoder {
         }
         var images: [SixelImage] = []
         for sequence in sequences where sequence.kind == .deviceControlString {
-            // Parameters and intermediates, then the final byte: 'q' makes it sixel.
+            // Parameters, then the final byte: 'q' with no intermediate bytes before it makes it
+            // sixel (DECRQSS, ESC P $ q, also ends in 'q').
             let body = sequence.body
-            guard let finalIndex = body.firstIndex(where: { !(0x20...0x3F).contains($0) }),
+            guard let finalIndex = body.firstIndex(where: { !(0x30...0x3F).contains($0) }),
                   body[finalIndex] == UInt8(ascii: "q") else { continue }
             let parameters = body[..<finalIndex].split(separator: UInt8(ascii: ";")).compactMap {
                 Int(String(decoding: $0, as: UTF8.self))
