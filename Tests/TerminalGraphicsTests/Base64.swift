@@ -28,7 +28,6 @@ enum Base64 {
         while significant > 0 && characters[significant - 1] == UInt8(ascii: "=") && characters.count - significant < 2 {
             significant -= 1
         }
-        guard significant % 4 != 1 else { throw Base64Error.danglingCharacter(count: significant) }
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(significant * 3 / 4)
@@ -48,6 +47,8 @@ enum Base64 {
                 accumulator &= (1 << UInt32(bitCount)) - 1
             }
         }
+        // Checked last so that a stray character is reported as itself, not as a bad length.
+        guard significant % 4 != 1 else { throw Base64Error.danglingCharacter(count: significant) }
         return bytes
     }
 
