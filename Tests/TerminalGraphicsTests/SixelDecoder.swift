@@ -9,7 +9,8 @@ struct SixelImage: Equatable, Sendable {
     var painted: [Bool]
     /// P1;P2;P3 of the DCS, as sent (absent ones omitted).
     var parameters: [Int]
-    /// Pan;Pad;Ph;Pv of the raster attributes ("), as sent; nil if there were none.
+    /// Pan;Pad;Ph;Pv of the raster attributes ("), as sent; nil if there were none. Pixels are
+    /// decoded one to one whatever aspect ratio Pan:Pad or P1 asks for.
     var rasterAttributes: [Int]?
     /// Where the DCS starts in the stream.
     var offset: Int
@@ -166,7 +167,7 @@ enum SixelDecoder {
                 throw SixelError.unexpectedByte(byte, at: start)
             }
         }
-        return canvas.image(parameters: [], rasterAttributes: rasterAttributes)
+        return canvas.image(rasterAttributes: rasterAttributes)
     }
 
     /// `#Pc;Pu;Px;Py;Pz`: Pu = 2 is RGB in percent, Pu = 1 is hue (degrees), lightness, saturation.
@@ -251,7 +252,8 @@ private struct SixelCanvas {
         (width, height, rgb, painted) = (newWidth, newHeight, newRGB, newPainted)
     }
 
-    func image(parameters: [Int], rasterAttributes: [Int]?) -> SixelImage {
+    /// The image with empty DCS parameters and offset; `SixelDecoder.images` fills them in.
+    func image(rasterAttributes: [Int]?) -> SixelImage {
         let (outWidth, outHeight) = isFixed ? (width, height) : (extentWidth, extentHeight)
         var rgba = [UInt8](repeating: 0, count: outWidth * outHeight * 4)
         var mask = [Bool](repeating: false, count: outWidth * outHeight)
@@ -265,6 +267,6 @@ private struct SixelCanvas {
             }
         }
         return SixelImage(image: DecodedImage(width: outWidth, height: outHeight, rgba: rgba), painted: mask,
-                          parameters: parameters, rasterAttributes: rasterAttributes, offset: 0)
+                          parameters: [], rasterAttributes: rasterAttributes, offset: 0)
     }
 }
