@@ -7,7 +7,7 @@ struct SixelImage: Equatable, Sendable {
     /// (height, width): whether any sixel painted the pixel. A terminal shows the background there,
     /// or leaves what was underneath when P2 = 1.
     var painted: [Bool]
-    /// P1;P2;P3 of the DCS, as sent (absent ones omitted).
+    /// P1;P2;P3 of the DCS as far as sent, an empty one read as its default 0.
     var parameters: [Int]
     /// Pan;Pad;Ph;Pv of the raster attributes ("), as sent; nil if there were none. Pixels are
     /// decoded one to one whatever aspect ratio Pan:Pad or P1 asks for.
@@ -73,9 +73,10 @@ enum SixelDecoder {
             let body = sequence.body
             guard let finalIndex = body.firstIndex(where: { !(0x30...0x3F).contains($0) }),
                   body[finalIndex] == UInt8(ascii: "q") else { continue }
-            let parameters = body[..<finalIndex].split(separator: UInt8(ascii: ";")).compactMap {
-                Int(String(decoding: $0, as: UTF8.self))
-            }
+            let parameterBytes = body[..<finalIndex]
+            let parameters = parameterBytes.isEmpty ? [] : parameterBytes
+                .split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+                .map { Int(String(decoding: $0, as: UTF8.self)) ?? 0 }
             var image = try decode(data: Array(body[(finalIndex + 1)...]))
             image.parameters = parameters
             image.offset = sequence.offset
@@ -114,7 +115,8 @@ enum SixelDecoder {
         }
         func paint(_ sixel: UInt8, count: Int, at: Int) throws {
             dataStarted = true
-            let bits = sixel - 63
+            // '?' (63) is the empty sixel; bit 0 is the band's top row.
+            let bits = sixel - UInt8(ascii: "?")
             if bits != 0 {
                 guard let rgb = palette[colour] else { throw SixelError.undefinedColour(register: colour, at: at) }
                 for row in 0..<6 where bits & (1 << row) != 0 {

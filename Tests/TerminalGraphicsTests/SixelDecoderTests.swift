@@ -84,9 +84,10 @@ import Testing
     }
 
     @Test func otherDeviceControlStringsArePassedOver() throws {
-        let stream = Array("\u{1B}P$qm\u{1B}\\hello\u{1B}P1q#0;2;0;0;0~\u{1B}\\".utf8)
+        let stream = Array("\u{1B}P$qm\u{1B}\\hello\u{1B}P;1q#0;2;0;0;0~\u{1B}\\\u{1B}Pq#0;2;0;0;0~\u{1B}\\".utf8)
         let images = try SixelDecoder.images(in: stream)
-        #expect(images.count == 1 && images[0].parameters == [1] && images[0].offset == 12)
+        #expect(images.map(\.offset) == [12, 30])
+        #expect(images.map(\.parameters) == [[0, 1], []])
     }
 
     @Test func malformedSixelsAreErrors() throws {
