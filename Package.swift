@@ -70,6 +70,8 @@ let package = Package(
         // PNG files in (any kind, as RGB) and out (atomic, with text metadata); knows nothing of models.
         .target(name: "ImageIO", dependencies: ["CPNGWriter", "CPNG"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
+        // Decoders for kitty, sixel and iTerm2 terminal graphics (test support) and the tests of
+        // the presenter that are checked with them.
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics", "ImageIO"], swiftSettings: swiftSettings),
     ]
 )
