@@ -109,7 +109,8 @@ public enum TerminalProbe {
         let values = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines)
             .split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard values.count == fields.count else { return nil }
-        let info = GraphicsDetection.Tmux(passthroughAllowed: values[0] == "on" || values[0] == "all",
+        // A format gives an on/off option as 1/0 (allow-passthrough also takes "all").
+        let info = GraphicsDetection.Tmux(passthroughAllowed: ["1", "on", "all"].contains(values[0]),
                                           clientTermName: values[1], clientTermType: values[2],
                                           clientTermFeatures: values[3])
         let cell = Int(values[4]).flatMap { w in Int(values[5]).map { CellSize(width: w, height: $0) } }

@@ -271,7 +271,9 @@ struct PictureViewer {
 
     init(graphicsOptions: GraphicsOptions) {
         descriptor = isatty(STDERR_FILENO) == 1 ? STDERR_FILENO : STDOUT_FILENO
-        presenter = PicturePresenter(graphicsOptions.detect(output: descriptor))
+        let detection = graphicsOptions.detect(output: descriptor)
+        if let hint = detection.hint { printError("note: \(hint)") }
+        presenter = PicturePresenter(detection)
     }
 
     /// A picture that cannot be shown is reported; the PNG is written all the same.

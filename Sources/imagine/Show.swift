@@ -27,7 +27,9 @@ struct Show: ParsableCommand {
     @OptionGroup var graphicsOptions: GraphicsOptions
 
     func run() throws {
-        let presenter = PicturePresenter(graphicsOptions.detect(output: STDOUT_FILENO))
+        let detection = graphicsOptions.detect(output: STDOUT_FILENO)
+        if let hint = detection.hint { printError("note: \(hint)") }
+        let presenter = PicturePresenter(detection)
         let (columns, rows) = TerminalProbe.windowSize(STDOUT_FILENO)
         var failed = false
         for file in files {

@@ -65,6 +65,33 @@ import Testing
         }
     }
 
+    /// tmux inside kitty with `allow-passthrough on`: tmux names the terminal outside it, and the
+    /// picture, wrapped for passthrough, reaches kitty exactly.
+    @Test(.enabled(if: kittyMissing.isEmpty && XTermScreen.missingPrograms(.kitty).isEmpty, "not installed: \(kittyMissing)"))
+    func showInsideTmuxInKittyPassesThePictureThrough() throws {
+        try withTemporaryDirectory { folder in
+            let binary = try #require(Imagine.binary)
+            let cell = XTermScreen.Terminal.kitty.cellSize
+            let picture = Self.testPicture(width: 16 * cell.width, height: 4 * cell.height)
+            let file = folder.appendingPathComponent("picture.png")
+            try PNGWriter.write(picture, text: [], to: file, overwrite: true)
+            let configuration = folder.appendingPathComponent("tmux.conf")
+            try Data("set -g allow-passthrough on\nset -g status off\n".utf8).write(to: configuration)
+            // Its own server (-L), gone when the session ends: after the picture has been seen.
+            let tmux = "tmux -L imagine-\(getpid()) -f '\(configuration.path)' new-session "
+                + "\"'\(binary.path)' show '\(file.path)'; sleep 4\""
+            let screen = try XTermScreen(.kitty, running: tmux, columns: 40, rows: 8)
+            defer { screen.close() }
+            let region = screen.pixelRect(column: 0, row: 0, columns: 16, rows: 4)
+            func drawn(_ shot: XWDImage) -> RGBImage {
+                shot.crop(x: region.x, y: region.y, width: region.width, height: region.height)
+            }
+            let shot = try screen.screenshot(timeout: 15) { psnr(drawn($0), picture) == .infinity }
+            let kept = KeptScreenshots.keep(shot.image, named: "show-tmux-kitty", failed: psnr(drawn(shot), picture) < .infinity)
+            #expect(psnr(drawn(shot), picture) == .infinity, "not the picture through tmux\(kept)")
+        }
+    }
+
     /// Types a prompt into `imagine live`, saves with Enter, and compares the photographed panel
     /// with the saved PNG scaled to the panel's picture.
     private func livePSNR(_ terminal: XTermScreen.Terminal, graphics: String, folder: URL) throws -> Double {
