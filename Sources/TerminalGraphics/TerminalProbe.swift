@@ -61,6 +61,10 @@ public enum TerminalProbe {
         let tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
         guard tty >= 0 else { return TerminalReplies() }
         defer { close(tty) }
+        // A background job (`imagine generate --show … &`) would be stopped by SIGTTOU for
+        // changing the terminal's modes, and its replies would go to the shell: only the
+        // foreground asks.
+        guard tcgetpgrp(tty) == getpgrp() else { return TerminalReplies() }
         var saved = termios()
         guard tcgetattr(tty, &saved) == 0 else { return TerminalReplies() }
         var raw = saved
