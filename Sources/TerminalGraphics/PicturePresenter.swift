@@ -85,12 +85,13 @@ public final class PicturePresenter {
         placed = nil
     }
 
-    /// `image` at the cursor in scrolling output, at most `maxColumns` × `maxRows` cells and
-    /// never larger than its own pixels, followed by a newline: the cursor ends on the line
-    /// below the picture, at column 1.
+    /// `image` at the cursor in scrolling output, at most `maxColumns` × `maxRows` cells, followed
+    /// by a newline: the cursor ends on the line below the picture, at column 1. Pixels are never
+    /// drawn larger than the picture's own (a 64² icon stays 64²); character art fills the room,
+    /// as its cells hold far fewer details than their pixels would.
     public func inline(_ image: RGBImage, maxColumns: Int, maxRows: Int) throws -> [UInt8] {
         let target = PictureLayout.fitting(width: image.width, height: image.height, in: (maxColumns, maxRows),
-                                           cell: cell, enlarge: false)
+                                           cell: cell, enlarge: !mode.drawsPixels)
         switch mode {
         case .symbols, .halfblocks:
             let lines = CellArt.lines(image, columns: target.columns, rows: target.rows, cell: cell,
