@@ -8,8 +8,9 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show PNG files in the terminal.",
         discussion: """
-            Each picture is drawn at its own size when the terminal is large enough, else scaled \
-            down to fit, followed by its file name and size. --graphics auto asks the terminal \
+            Each picture is drawn in pixels at its own size when the terminal is large enough, \
+            else scaled down to fit (character art fills the terminal), followed by its file name \
+            and size. --graphics auto asks the terminal \
             what it can draw: the kitty graphics protocol (kitty, WezTerm with kitty graphics, \
             Ghostty, Konsole), iTerm2 inline images (iTerm2, WezTerm, mintty) or sixel (xterm \
             -ti vt340, foot, mlterm, Windows Terminal), else coloured symbols. Inside tmux, \
