@@ -166,7 +166,10 @@ struct Generate: ParsableCommand {
             try pipeline.encodeAllThenReleaseTextEncoder(for: toRender.map(\.request))
         }
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
-        let viewer = show && !dryRun ? PictureViewer(graphicsOptions: graphicsOptions) : nil
+        // On standard error's terminal, like the progress bar, else on standard output's.
+        let viewer = show && !dryRun
+            ? PictureViewer(graphicsOptions: graphicsOptions,
+                            descriptor: isatty(STDERR_FILENO) == 1 ? STDERR_FILENO : STDOUT_FILENO) : nil
         var swept: Set<String> = []
         for (position, (job, request)) in jobs.enumerated() {
             let location = promptFile.map { "\($0):\(job.number)" } ?? "argument \(job.number)"
@@ -224,7 +227,13 @@ struct Generate: ParsableCommand {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             progress.clear()
-            viewer?.show(path)
+            do {
+                // Read back, so what shows is what was written (upscaled or not); room is left
+                // for the record line and the progress bar.
+                try viewer?.show(path, rowsBelow: 3)
+            } catch {
+                printError("warning: cannot show \(path): \(error)")
+            }
             do {
                 try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
                                                  upscale: upscale, path: path, seconds: seconds) + "\n")
@@ -260,33 +269,6 @@ struct Generate: ParsableCommand {
         if let seconds { object["seconds"] = (seconds * 1000).rounded() / 1000 }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// `generate --show`: each written PNG, read back (so what shows is what was written, upscaled
-/// or not), drawn in the terminal below the output so far.
-struct PictureViewer {
-    let descriptor: Int32
-    let presenter: PicturePresenter
-
-    init(graphicsOptions: GraphicsOptions) {
-        descriptor = isatty(STDERR_FILENO) == 1 ? STDERR_FILENO : STDOUT_FILENO
-        let detection = graphicsOptions.detect(output: descriptor)
-        if let hint = detection.hint { printError("note: \(hint)") }
-        presenter = PicturePresenter(detection)
-    }
-
-    /// A picture that cannot be shown is reported; the PNG is written all the same.
-    func show(_ path: String) {
-        let (columns, rows) = TerminalProbe.windowSize(descriptor)
-        do {
-            let image = try PNGReader.read(URL(fileURLWithPath: path))
-            // Room for the record line and the progress bar under the picture.
-            try StandardStream.write(try presenter.inline(image, maxColumns: columns, maxRows: max(1, rows - 3)),
-                                     to: descriptor)
-        } catch {
-            printError("warning: cannot show \(path): \(error)")
-        }
     }
 }
 

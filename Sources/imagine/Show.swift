@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import ImageIO
-import TerminalGraphics
 
 /// `imagine show`: PNGs in the terminal, as real pixels where the terminal can draw them.
 struct Show: ParsableCommand {
@@ -28,18 +26,12 @@ struct Show: ParsableCommand {
     @OptionGroup var graphicsOptions: GraphicsOptions
 
     func run() throws {
-        let detection = graphicsOptions.detect(output: STDOUT_FILENO)
-        if let hint = detection.hint { printError("note: \(hint)") }
-        let presenter = PicturePresenter(detection)
-        let (columns, rows) = TerminalProbe.windowSize(STDOUT_FILENO)
+        let viewer = PictureViewer(graphicsOptions: graphicsOptions, descriptor: STDOUT_FILENO)
         var failed = false
         for file in files {
             do {
-                let image = try PNGReader.read(URL(fileURLWithPath: file))
                 // Two rows stay free: the caption and the shell's next prompt.
-                var bytes = try presenter.inline(image, maxColumns: columns, maxRows: max(1, rows - 2))
-                bytes += Array("\(file) (\(image.width)×\(image.height))\n".utf8)
-                try StandardStream.output(bytes)
+                try viewer.show(file, rowsBelow: 2) { "\(file) (\($0.width)×\($0.height))" }
             } catch {
                 printError("error: \(error)")
                 failed = true
