@@ -4,6 +4,28 @@ import ImageIO
 /// A picture as coloured character cells (symbols or half blocks), encoded by libchafa: it picks,
 /// per cell, the glyph and the two colours that best reproduce the cell's pixels.
 enum CellArt {
+    // The glyph sets, made once (chafa prepares each glyph's coverage bitmap) rather than per
+    // picture; never changed after, so safe to share between threads.
+
+    /// chafa's own default: blocks, box-drawing borders and space, without glyphs that span two
+    /// cells or need the terminal's reverse video.
+    nonisolated(unsafe) private static let symbols: OpaquePointer = {
+        let map = chafa_symbol_map_new()!
+        chafa_symbol_map_add_by_tags(
+            map, ChafaSymbolTags(CHAFA_SYMBOL_TAG_BLOCK.rawValue | CHAFA_SYMBOL_TAG_BORDER.rawValue
+                                 | CHAFA_SYMBOL_TAG_SPACE.rawValue))
+        chafa_symbol_map_remove_by_tags(
+            map, ChafaSymbolTags(CHAFA_SYMBOL_TAG_WIDE.rawValue | CHAFA_SYMBOL_TAG_INVERTED.rawValue))
+        return map
+    }()
+
+    /// `▀` and `▄` only.
+    nonisolated(unsafe) private static let halfBlocks: OpaquePointer = {
+        let map = chafa_symbol_map_new()!
+        chafa_symbol_map_add_by_tags(map, CHAFA_SYMBOL_TAG_VHALF)
+        return map
+    }()
+
     /// One line of terminal bytes per cell row, each `columns` cells wide and ending with an SGR reset.
     static func lines(_ image: RGBImage, columns: Int, rows: Int, cell: CellSize,
                       colors: TerminalColors, halfBlocksOnly: Bool) -> [[UInt8]] {
@@ -15,20 +37,7 @@ enum CellArt {
             config, colors == .trueColor ? CHAFA_CANVAS_MODE_TRUECOLOR : CHAFA_CANVAS_MODE_INDEXED_240)
         chafa_canvas_config_set_geometry(config, Int32(columns), Int32(rows))
         chafa_canvas_config_set_cell_geometry(config, Int32(cell.width), Int32(cell.height))
-        let symbols = chafa_symbol_map_new()
-        defer { chafa_symbol_map_unref(symbols) }
-        if halfBlocksOnly {
-            chafa_symbol_map_add_by_tags(symbols, CHAFA_SYMBOL_TAG_VHALF)
-        } else {
-            // chafa's own default: blocks, box-drawing borders and space, without glyphs that
-            // span two cells or need the terminal's reverse video.
-            chafa_symbol_map_add_by_tags(
-                symbols, ChafaSymbolTags(CHAFA_SYMBOL_TAG_BLOCK.rawValue | CHAFA_SYMBOL_TAG_BORDER.rawValue
-                                         | CHAFA_SYMBOL_TAG_SPACE.rawValue))
-            chafa_symbol_map_remove_by_tags(
-                symbols, ChafaSymbolTags(CHAFA_SYMBOL_TAG_WIDE.rawValue | CHAFA_SYMBOL_TAG_INVERTED.rawValue))
-        }
-        chafa_canvas_config_set_symbol_map(config, symbols)
+        chafa_canvas_config_set_symbol_map(config, halfBlocksOnly ? halfBlocks : symbols)
         let canvas = chafa_canvas_new(config)
         defer { chafa_canvas_unref(canvas) }
         image.pixels.withUnsafeBufferPointer {

@@ -64,9 +64,8 @@ public struct GraphicsDetection: Sendable, Equatable {
                 return GraphicsDetection(mode: .symbols, colors: colors, cellSize: nil, tmuxPassthrough: false)
             }
             guard tmux.passthroughAllowed else {
-                return GraphicsDetection(
-                    mode: .symbols, colors: colors, cellSize: nil, tmuxPassthrough: false,
-                    hint: "tmux hides \(pixelMode) graphics: `tmux set -g allow-passthrough on` lets them through")
+                return GraphicsDetection(mode: .symbols, colors: colors, cellSize: nil, tmuxPassthrough: false,
+                                         hint: passthroughHint(pixelMode))
             }
             return GraphicsDetection(mode: pixelMode, colors: colors, cellSize: replies.cellSize, tmuxPassthrough: true)
         }
@@ -74,6 +73,11 @@ public struct GraphicsDetection: Sendable, Equatable {
             .compactMap { $0 }.joined(separator: " ")
         let mode = graphicsMode(kitty: replies.kittyGraphics, itermName: itermName, sixel: replies.sixel) ?? .symbols
         return GraphicsDetection(mode: mode, colors: colors, cellSize: replies.cellSize, tmuxPassthrough: false)
+    }
+
+    /// What to tell a user whose tmux keeps `mode`'s pictures from the terminal.
+    static func passthroughHint(_ mode: GraphicsMode) -> String {
+        "tmux hides \(mode) graphics: `tmux set -g allow-passthrough on` lets them through"
     }
 
     private static func graphicsMode(kitty: Bool, itermName: String, sixel: Bool) -> GraphicsMode? {

@@ -29,20 +29,14 @@ public final class PicturePresenter {
                   tmuxPassthrough: detection.tmuxPassthrough)
     }
 
-    /// The cells `image` takes inside `area` (cells, top-left at `area.column`, `area.row`).
-    /// Placed pictures fill their area: previews are small and the panel is what a user looks at.
-    public func layout(for image: RGBImage, in area: PictureLayout, enlarge: Bool) -> PictureLayout {
-        var fitted = PictureLayout.fitting(width: image.width, height: image.height,
-                                           in: (area.columns, area.rows), cell: cell, enlarge: enlarge)
-        fitted.column += area.column
-        fitted.row += area.row
-        return fitted
-    }
-
-    /// Draws `image` centred in `area`, replacing the previous placed picture (and blanking what
-    /// of it the new one does not cover).
+    /// Draws `image` centred in `area` (cells, top-left at `area.column`, `area.row`), replacing
+    /// the previous placed picture (and blanking what of it the new one does not cover). Placed
+    /// pictures fill their area: previews are small and the pane is what a user looks at.
     public func place(_ image: RGBImage, in area: PictureLayout) throws -> [UInt8] {
-        let target = layout(for: image, in: area, enlarge: true)
+        var target = PictureLayout.fitting(width: image.width, height: image.height,
+                                           in: (area.columns, area.rows), cell: cell, enlarge: true)
+        target.column += area.column
+        target.row += area.row
         var out: [UInt8] = []
         if let placed, placed != target {
             out += clearing(placed)

@@ -26,12 +26,18 @@ public enum TerminalProbe {
         var detection = GraphicsDetection.decide(replies: replies, environment: environment,
                                                  trueColorInTerminfo: trueColorInTerminfo, tmux: tmux?.info)
         detection.cellSize = windowCellSize(output) ?? tmux?.cellSize ?? replies.cellSize
+            ?? replies.textAreaPixels.flatMap { area in
+                // The text area over the grid: for terminals that answer CSI 14 t but not 16 t.
+                let (columns, rows) = windowSize(output)
+                let cell = CellSize(width: area.width / columns, height: area.height / rows)
+                return cell.width > 0 && cell.height > 0 ? cell : nil
+            }
         detection.typedMeanwhile = replies.typed
         if let requested {
             detection.mode = requested
             detection.tmuxPassthrough = tmux != nil && requested.drawsPixels
             detection.hint = tmux?.info.passthroughAllowed == false && requested.drawsPixels
-                ? "tmux hides \(requested) graphics: `tmux set -g allow-passthrough on` lets them through" : nil
+                ? GraphicsDetection.passthroughHint(requested) : nil
         } else if !interactive {
             // Written to a file or a pipe: text art, which any viewer of the text shows.
             detection.mode = .symbols
