@@ -11,6 +11,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var height: Int
     public var sampler: SamplerKind
     public var decoder: DecoderKind
+    /// LoRAs merged into the model for this request, each at its strength (`--lora` and the
+    /// prompt's `<lora:…>` tags, resolved by the front end).
+    public var loras: [LoRAReference] = []
 
     /// `prompt` with a model's defaults for everything else (seed 0, no negative prompt).
     public init(prompt: String, defaults: ModelDefaults = .standard) {

@@ -18,6 +18,8 @@ public final class Pipeline: @unchecked Sendable {
     private var encodings: [String: PromptEncoding] = [:]
     private var encodingOrder: [String] = []
     private let cacheCapacity = 64
+    /// LoRA files read so far, by path: switching between LoRAs (the live preview) reads each once.
+    private var loraFiles: [URL: LoRAFile] = [:]
 
     public init(model: DiffusionModel) { self.model = model }
 
@@ -45,11 +47,13 @@ public final class Pipeline: @unchecked Sendable {
         public let truncation: (tokens: Int, limit: Int)?
     }
 
-    /// `prompt` tokenised once and encoded, cached. Throws for a prompt not encoded before the
-    /// text encoder was released.
+    /// `prompt` tokenised once and encoded by the text encoder with the LoRAs merged into it now,
+    /// cached. Its `<lora:…>` tags are not part of the text. Throws for a prompt not encoded
+    /// before the text encoder was released.
     public func encode(_ prompt: String) throws -> PromptEncoding {
+        let key = encodingKey(prompt)
         cacheLock.lock()
-        if let cached = encodings[prompt] {
+        if let cached = encodings[key] {
             cacheLock.unlock()
             return cached
         }
@@ -57,18 +61,24 @@ public final class Pipeline: @unchecked Sendable {
         guard let textEncoder = model.textEncoder else {
             throw GenerationError("the text encoder was released before this prompt was encoded")
         }
-        let tokens = model.tokenizer.encode(prompt)
+        let tokens = model.tokenizer.encode(PromptLoRATags.removing(from: prompt))
         let encoding = PromptEncoding(
             states: textEncoder([tokens.ids]).lastHiddenState,
             truncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
         cacheLock.lock()
-        if encodings[prompt] == nil {
-            encodings[prompt] = encoding
-            encodingOrder.append(prompt)
+        if encodings[key] == nil {
+            encodings[key] = encoding
+            encodingOrder.append(key)
             if encodingOrder.count > cacheCapacity { encodings[encodingOrder.removeFirst()] = nil }
         }
         cacheLock.unlock()
         return encoding
+    }
+
+    /// The cache's key: the same text encodes differently under another set of text-encoder LoRAs.
+    private func encodingKey(_ prompt: String) -> String {
+        model.textEncoderLoRAs.isEmpty ? prompt
+            : model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|") + "\u{0}" + prompt
     }
 
     /// Texts whose encodings a batch may keep when it releases the text encoder: 256 encodings of
@@ -83,19 +93,21 @@ public final class Pipeline: @unchecked Sendable {
     /// Afterwards only these texts render. Not while another thread renders with this pipeline.
     @discardableResult
     public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
-        var texts: [String] = []
-        var seen: Set<String> = []
-        for request in requests {
-            let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
-            for text in needed where seen.insert(text).inserted { texts.append(text) }
-        }
-        guard texts.count <= Self.keptEncodingLimit else { return false }
+        var keys: [String] = []
         var kept: [String: PromptEncoding] = [:]
-        for text in texts { kept[text] = try encode(text) }
+        for request in requests {
+            try applyLoRAs(request.loras, textEncoderOnly: true)
+            let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
+            for text in needed where kept[encodingKey(text)] == nil {
+                guard keys.count < Self.keptEncodingLimit else { return false }
+                keys.append(encodingKey(text))
+                kept[encodingKey(text)] = try encode(text)
+            }
+        }
         cacheLock.lock()
         // Nothing is encoded from here on, so nothing is ever evicted.
         encodings = kept
-        encodingOrder = texts
+        encodingOrder = keys
         cacheLock.unlock()
         model.releaseTextEncoder()
         Memory.returnFreedPages()
@@ -126,6 +138,13 @@ public final class Pipeline: @unchecked Sendable {
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
+        for reference in request.loras {
+            let file = try loraFile(reference.url)
+            for component in [LoRAComponent.textEncoder, .unet] {
+                _ = try file.deltas(for: component, in: (component == .unet ? model.unetWeights : model.textEncoderWeights).store,
+                                    strength: reference.strength)
+            }
+        }
         let memory = workingMemory(request)
         guard memory.bytes <= memoryLimit else {
             throw GenerationError(
@@ -138,6 +157,24 @@ public final class Pipeline: @unchecked Sendable {
     /// What `request` needs beyond the loaded weights (see `WorkingMemory`).
     public func workingMemory(_ request: GenerationRequest) -> WorkingMemory {
         WorkingMemory(request: request, model: model, guidance: usesGuidance(request))
+    }
+
+    /// The LoRA file at `url`, read once.
+    public func loraFile(_ url: URL) throws -> LoRAFile {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let file = loraFiles[url] { return file }
+        let file = try LoRAFile(url: url)
+        loraFiles[url] = file
+        return file
+    }
+
+    /// Merges `loras` into the model in place of the set merged now (see `DiffusionModel.apply`);
+    /// nothing happens when the set is unchanged. `textEncoderOnly`: the U-Net keeps its set (a
+    /// batch encoding all its prompts first).
+    func applyLoRAs(_ loras: [LoRAReference], textEncoderOnly: Bool = false) throws {
+        let files = try loras.map { (file: try loraFile($0.url), strength: $0.strength) }
+        try model.apply(loras: files, textEncoderOnly: textEncoderOnly)
     }
 
     /// Guidance runs the U-Net on [negative, prompt] together, unless the scale turns it off or the
@@ -161,6 +198,7 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
+        try applyLoRAs(request.loras)
         let prompt = try encode(request.prompt)
         let latents = try sample(request, prompt: prompt, initialNoise: initialNoise, onStep: onStep,
                                  isCancelled: isCancelled)
