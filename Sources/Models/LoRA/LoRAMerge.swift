@@ -125,3 +125,44 @@ extension LoRAFile {
         return (mine.count - unmatched.count, unmatched.count, unmatched.first?.key)
     }
 }
+
+/// How many of a LoRA file's modules find a layer in one model component (`imagine inspect`).
+public struct LoRAMatch: Sendable, Equatable {
+    public let component: LoRAComponent
+    public let matched: Int
+    public let unmatched: Int
+    /// The file's key of the first module that matches no layer.
+    public let firstUnmatched: String?
+}
+
+extension LoRAFile {
+    /// Matches this file's modules against the model at `path` (a diffusers folder or a
+    /// single-file checkpoint), from the weight files' headers alone: one entry per component the
+    /// file adapts.
+    public func matches(modelAt path: URL) throws -> [LoRAMatch] {
+        var stores: [LoRAComponent: any TensorStore] = [:]
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            stores[.unet] = try ShardedStore(folder: path.appendingPathComponent("unet"))
+            stores[.textEncoder] = try ShardedStore(folder: path.appendingPathComponent("text_encoder"))
+            let second = path.appendingPathComponent("text_encoder_2")
+            if FileManager.default.fileExists(atPath: second.path) { stores[.textEncoder2] = try ShardedStore(folder: second) }
+        } else {
+            let checkpoint = try SingleFileCheckpoint(url: path)
+            stores[.unet] = checkpoint.unet
+            stores[.textEncoder] = checkpoint.textEncoder
+        }
+        return LoRAComponent.allCases.compactMap { component in
+            guard modules.contains(where: { $0.component == component }) else { return nil }
+            let count = matchCount(for: component, in: stores[component])
+            return LoRAMatch(component: component, matched: count.matched, unmatched: count.unmatched,
+                             firstUnmatched: count.firstUnmatched)
+        }
+    }
+
+    /// The ranks of its modules, smallest and largest.
+    public var rankRange: ClosedRange<Int> {
+        let ranks = modules.map(\.rank)
+        return ranks.min()!...ranks.max()!
+    }
+}

@@ -96,7 +96,8 @@ public final class Pipeline: @unchecked Sendable {
         var keys: [String] = []
         var kept: [String: PromptEncoding] = [:]
         for request in requests {
-            try applyLoRAs(request.loras, textEncoderOnly: true)
+            // A request whose LoRAs cannot be merged is reported when it renders; the rest go on.
+            guard (try? applyLoRAs(try loras(for: request), textEncoderOnly: true)) != nil else { continue }
             let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
             for text in needed where kept[encodingKey(text)] == nil {
                 guard keys.count < Self.keptEncodingLimit else { return false }
@@ -138,7 +139,7 @@ public final class Pipeline: @unchecked Sendable {
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
-        for reference in request.loras {
+        for reference in try loras(for: request) {
             let file = try loraFile(reference.url)
             for component in [LoRAComponent.textEncoder, .unet] {
                 _ = try file.deltas(for: component, in: (component == .unet ? model.unetWeights : model.textEncoderWeights).store,
@@ -157,6 +158,24 @@ public final class Pipeline: @unchecked Sendable {
     /// What `request` needs beyond the loaded weights (see `WorkingMemory`).
     public func workingMemory(_ request: GenerationRequest) -> WorkingMemory {
         WorkingMemory(request: request, model: model, guidance: usesGuidance(request))
+    }
+
+    /// The LoRAs `request` merges: its own list, then those its prompt's tags name.
+    public func loras(for request: GenerationRequest) throws -> [LoRAReference] {
+        request.loras + (try PromptLoRATags.references(in: request.prompt, directory: request.loraDirectory))
+    }
+
+    /// A LoRA as a picture's metadata names it.
+    public struct UsedLoRA: Sendable, Equatable {
+        public let name: String
+        /// A1111's short hash of the file (`LoRAFile.shortHash`).
+        public let shortHash: String
+        public let strength: Float
+    }
+
+    /// The LoRAs `request` merges, with their hashes, for its picture's metadata.
+    public func usedLoRAs(for request: GenerationRequest) throws -> [UsedLoRA] {
+        try loras(for: request).map { UsedLoRA(name: $0.name, shortHash: try loraFile($0.url).shortHash, strength: $0.strength) }
     }
 
     /// The LoRA file at `url`, read once.
@@ -198,7 +217,7 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
-        try applyLoRAs(request.loras)
+        try applyLoRAs(try loras(for: request))
         let prompt = try encode(request.prompt)
         let latents = try sample(request, prompt: prompt, initialNoise: initialNoise, onStep: onStep,
                                  isCancelled: isCancelled)
