@@ -94,7 +94,7 @@ import Testing
         #expect(kohya.format == .kohya)
         #expect(kohya.modules.contains { $0.component == .textEncoder })
         // LoCon: a 3×3 down convolution on a resnet.
-        #expect(kohya.modules.contains { $0.down.shape.count == 4 && $0.down.shape[2] == 3 })
+        #expect(kohya.modules.contains { $0.downShape.count == 4 && $0.downShape[2] == 3 })
         let rank4 = try #require(kohya.modules.first { $0.component == .unet && $0.rank == 4 })
         #expect(rank4.scale == 1.5 / 4)
         let peft = try LoRAFile(url: FixturePaths.url("lora/peft.safetensors"))
