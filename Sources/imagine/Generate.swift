@@ -214,10 +214,6 @@ struct Generate: ParsableCommand {
                                                    onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                 })
-                if let (tokens, limit) = result.promptTruncation {
-                    progress.clear()
-                    printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
-                }
                 path = try PNGOutput.write(result.image, request: request, model: pipeline.model, upscale: upscale, to: target)
             } catch {
                 progress.clear()
