@@ -29,8 +29,9 @@ the "sd2" cases run the same class with the SD 2 tokenizer configuration and `id
 
 Deterministic: the same versions give the same files. Writes Tests/Fixtures/prompt-weighting/:
     text_encoder/config.json, model.safetensors   the random CLIPTextModel (fp16)
-    parse.json        {"cases": [[prompt, [[text, weight], ...]], ...]}: parse_prompt_attention's
-                      output (weights are Python floats; BREAK is ["BREAK", -1])
+    parse.json        {"cases": [[prompt, [[text, weight], ...]], ...], "invalid": [prompt, ...]}:
+                      parse_prompt_attention's output, weights as repr() of the Python float
+                      (BREAK is ["BREAK", "-1.0"]); "invalid" prompts make it raise ValueError
     cases.json        {"cases": [{"name", "prompt", "tokenizer": "sd1"|"sd2",
                       "chunks": [[77 ids], ...], "multipliers": [[77 weights], ...]}]}
     expected.safetensors   <name>: the conditioning A1111's forward([prompt]) returns, fp32
@@ -219,8 +220,10 @@ def main():
     shutil.rmtree(ROOT, ignore_errors=True)
     os.makedirs(ROOT)
     with open(os.path.join(ROOT, "parse.json"), "w", encoding="utf-8", newline="\n") as f:
-        parsed = [[p, a1111["prompt_parser"].parse_prompt_attention(p)] for p in PARSE_ONLY
-                  if not raises_value_error(a1111, p)]
+        # Weights as Python's repr of the float: the shortest text that reads back as the same
+        # double, so the Swift test compares exact values without trusting a JSON number parser.
+        parsed = [[p, [[text, repr(float(weight))] for text, weight in a1111["prompt_parser"].parse_prompt_attention(p)]]
+                  for p in PARSE_ONLY if not raises_value_error(a1111, p)]
         json.dump({"cases": parsed, "invalid": [p for p in PARSE_ONLY if raises_value_error(a1111, p)]},
                   f, ensure_ascii=True, indent=1)
         f.write("\n")
