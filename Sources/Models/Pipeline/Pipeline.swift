@@ -116,8 +116,11 @@ public final class Pipeline: @unchecked Sendable {
         var seen: Set<PromptChunks.Chunk> = []
         for request in requests {
             let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
+            // A text that cannot be laid out (too long, a weight that is no number) is left to
+            // fail its own request's validation, not the batch.
             for text in needed {
-                for chunk in try self.chunks(text).chunks where seen.insert(chunk).inserted { chunks.append(chunk) }
+                guard let layout = try? self.chunks(text) else { continue }
+                for chunk in layout.chunks where seen.insert(chunk).inserted { chunks.append(chunk) }
                 guard chunks.count <= Self.keptEncodingLimit else { return false }
             }
         }
