@@ -56,7 +56,8 @@ public final class Pipeline: @unchecked Sendable {
         }
         guard layout.chunks.count <= PromptChunks.maximumChunks else {
             throw GenerationError(
-                "the \(field) needs \(layout.chunks.count) chunks of 75 tokens (\(layout.tokenCount) tokens); "
+                "the \(field) needs \(layout.chunks.count) chunks of \(model.tokenizer.maxLength - 2) tokens "
+                    + "(\(layout.tokenCount) tokens); "
                     + "at most \(PromptChunks.maximumChunks) are read", field: field)
         }
         return layout

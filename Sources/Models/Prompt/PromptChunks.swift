@@ -6,6 +6,7 @@ import Kernels
 /// poured into chunks of 75 tokens, each framed by BOS … EOS and padded to 77, with a weight per id.
 /// Each chunk is encoded on its own, its states weighted (`emphasized`), and the chunks' states
 /// are joined along the token axis: a 200-token prompt conditions the U-Net on 3 × 77 states.
+/// (A text encoder with another window, such as imagine-mini's 32, gets chunks of its window − 2.)
 ///
 /// When a chunk fills up in the middle of a phrase, the words since its last comma move to the
 /// next chunk, if there are at most `commaBacktrack` of them (A1111's `comma_padding_backtrack`
@@ -24,9 +25,9 @@ public struct PromptChunks: Sendable, Equatable {
 
     /// At most this many tokens move to the next chunk to keep a phrase after a comma whole.
     public static let commaBacktrack = 20
-    /// A prompt needing more chunks than this is refused, not cut: 4,800 tokens, far beyond what a
-    /// person writes, while a pasted book would take minutes of text encoding and, for SD 2,
-    /// 20 MB of states per chunk set.
+    /// A prompt needing more chunks than this is refused, not cut: 4,800 tokens with SD's window,
+    /// far beyond what a person writes, while a pasted book would take minutes of text encoding
+    /// and its states would crowd the U-Net's memory.
     public static let maximumChunks = 64
 
     /// Lays out `prompt`. Throws `PromptAttention.InvalidWeight` for a weight that is no number.
