@@ -1,3 +1,4 @@
+import Foundation
 import Models
 
 /// How a live session renders: a cheap preview per keystroke, a full render after a pause.
@@ -15,6 +16,10 @@ public struct LiveSettings: Sendable, Equatable {
     public var guidanceScale: Float
     public var negativePrompt = ""
     public var sampler: SamplerKind
+    /// `--lora` files, and where the prompt's `<lora:NAME…>` tags find theirs: typing or editing a
+    /// tag merges its LoRA for the next render.
+    public var loras: [LoRAReference] = []
+    public var loraDirectory: URL?
 
     /// A model's defaults: its full-quality request after a pause, its preview per keystroke.
     public init(defaults: ModelDefaults) {
@@ -35,6 +40,8 @@ public struct LiveSettings: Sendable, Equatable {
         request.guidanceScale = guidanceScale
         request.negativePrompt = negativePrompt
         request.sampler = sampler
+        request.loras = loras
+        request.loraDirectory = loraDirectory
         switch quality {
         case .preview:
             request.steps = previewSteps

@@ -17,10 +17,12 @@ public final class Pipeline: @unchecked Sendable {
     /// `releasingUNetBeforeDecode`) by a caller that will not need them again.
     public private(set) var model: DiffusionModel
     private let cacheLock = NSLock()
-    private var encodedChunks: [PromptChunks.Chunk: Tensor] = [:]
-    private var chunkOrder: [PromptChunks.Chunk] = []
+    private var encodedChunks: [ChunkKey: Tensor] = [:]
+    private var chunkOrder: [ChunkKey] = []
     /// 64 chunks of 77 × 1024 fp32 states are 20 MB.
     private let cacheCapacity = 64
+    /// LoRA files read so far, by path: switching between LoRAs (the live preview) reads each once.
+    private var loraFiles: [URL: LoRAFile] = [:]
 
     public init(model: DiffusionModel) { self.model = model }
 
@@ -45,12 +47,13 @@ public final class Pipeline: @unchecked Sendable {
         public let chunkCount: Int
     }
 
-    /// `prompt`'s chunks (`PromptChunks`), checked against `PromptChunks.maximumChunks`. `field`
-    /// names the text in an error (`prompt`, `negative`).
+    /// `prompt`'s chunks (`PromptChunks`), checked against `PromptChunks.maximumChunks`; its
+    /// `<lora:…>` tags are not part of the text. `field` names the text in an error (`prompt`,
+    /// `negative`).
     public func chunks(_ prompt: String, field: String = "prompt") throws -> PromptChunks {
         let layout: PromptChunks
         do {
-            layout = try PromptChunks(prompt, tokenizer: model.tokenizer)
+            layout = try PromptChunks(PromptLoRATags.removing(from: prompt), tokenizer: model.tokenizer)
         } catch let error as PromptAttention.InvalidWeight {
             throw GenerationError("\(field): \(error)", field: field)
         }
@@ -63,8 +66,9 @@ public final class Pipeline: @unchecked Sendable {
         return layout
     }
 
-    /// `prompt` laid out in chunks, each encoded (or taken from the cache) and weighted, joined.
-    /// Throws for a chunk not encoded before the text encoder was released.
+    /// `prompt` laid out in chunks, each encoded by the text encoder with the LoRAs merged into it
+    /// now (or taken from the cache) and weighted, joined. Throws for a chunk not encoded before
+    /// the text encoder was released.
     public func encode(_ prompt: String) throws -> PromptEncoding {
         let layout = try chunks(prompt)
         var states: [Float] = []
@@ -80,8 +84,9 @@ public final class Pipeline: @unchecked Sendable {
 
     /// One chunk's weighted states [1, 77, width], cached.
     private func encode(_ chunk: PromptChunks.Chunk) throws -> Tensor {
+        let key = key(chunk)
         cacheLock.lock()
-        if let cached = encodedChunks[chunk] {
+        if let cached = encodedChunks[key] {
             cacheLock.unlock()
             return cached
         }
@@ -91,13 +96,25 @@ public final class Pipeline: @unchecked Sendable {
         }
         let states = chunk.emphasized(textEncoder([chunk.ids]).lastHiddenState)
         cacheLock.lock()
-        if encodedChunks[chunk] == nil {
-            encodedChunks[chunk] = states
-            chunkOrder.append(chunk)
+        if encodedChunks[key] == nil {
+            encodedChunks[key] = states
+            chunkOrder.append(key)
             if chunkOrder.count > cacheCapacity { encodedChunks[chunkOrder.removeFirst()] = nil }
         }
         cacheLock.unlock()
         return states
+    }
+
+    /// A chunk under the text-encoder LoRAs merged now: the same ids encode differently under
+    /// another set.
+    private struct ChunkKey: Hashable {
+        let loras: String
+        let chunk: PromptChunks.Chunk
+    }
+
+    private func key(_ chunk: PromptChunks.Chunk) -> ChunkKey {
+        ChunkKey(loras: model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|"),
+                 chunk: chunk)
     }
 
     /// Chunks whose encodings a batch may keep when it releases the text encoder: 256 chunks of
@@ -113,24 +130,27 @@ public final class Pipeline: @unchecked Sendable {
     /// pipeline.
     @discardableResult
     public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
-        var chunks: [PromptChunks.Chunk] = []
-        var seen: Set<PromptChunks.Chunk> = []
+        var keys: [ChunkKey] = []
+        var kept: [ChunkKey: Tensor] = [:]
         for request in requests {
+            // A request whose LoRAs cannot be merged is reported when it renders; the rest go on.
+            guard (try? applyLoRAs(try loras(for: request), textEncoderOnly: true)) != nil else { continue }
             let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
-            // A text that cannot be laid out (too long, a weight that is no number) is left to
-            // fail its own request's validation, not the batch.
             for text in needed {
-                guard let layout = try? self.chunks(text) else { continue }
-                for chunk in layout.chunks where seen.insert(chunk).inserted { chunks.append(chunk) }
-                guard chunks.count <= Self.keptEncodingLimit else { return false }
+                // A text that cannot be laid out (too long, a weight that is no number) is left
+                // to fail its own request's validation, not the batch.
+                guard let layout = try? chunks(text) else { continue }
+                for chunk in layout.chunks where kept[key(chunk)] == nil {
+                    guard keys.count < Self.keptEncodingLimit else { return false }
+                    keys.append(key(chunk))
+                    kept[key(chunk)] = try encode(chunk)
+                }
             }
         }
-        var kept: [PromptChunks.Chunk: Tensor] = [:]
-        for chunk in chunks { kept[chunk] = try encode(chunk) }
         cacheLock.lock()
         // Nothing is encoded from here on, so nothing is ever evicted.
         encodedChunks = kept
-        chunkOrder = chunks
+        chunkOrder = keys
         cacheLock.unlock()
         model.releaseTextEncoder()
         Memory.returnFreedPages()
@@ -163,6 +183,13 @@ public final class Pipeline: @unchecked Sendable {
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
+        for reference in try loras(for: request) {
+            let file = try loraFile(reference.url)
+            for component in [LoRAComponent.textEncoder, .unet] {
+                _ = try file.deltas(for: component, in: (component == .unet ? model.unetWeights : model.textEncoderWeights).store,
+                                    strength: reference.strength)
+            }
+        }
         let memory = workingMemory(request)
         guard memory.bytes <= memoryLimit else {
             throw GenerationError(
@@ -175,6 +202,42 @@ public final class Pipeline: @unchecked Sendable {
     /// What `request` needs beyond the loaded weights (see `WorkingMemory`).
     public func workingMemory(_ request: GenerationRequest) -> WorkingMemory {
         WorkingMemory(request: request, model: model, guidance: usesGuidance(request))
+    }
+
+    /// The LoRAs `request` merges: its own list, then those its prompt's tags name.
+    public func loras(for request: GenerationRequest) throws -> [LoRAReference] {
+        request.loras + (try PromptLoRATags.references(in: request.prompt, directory: request.loraDirectory))
+    }
+
+    /// A LoRA as a picture's metadata names it.
+    public struct UsedLoRA: Sendable, Equatable {
+        public let name: String
+        /// A1111's short hash of the file (`LoRAFile.shortHash`).
+        public let shortHash: String
+        public let strength: Float
+    }
+
+    /// The LoRAs `request` merges, with their hashes, for its picture's metadata.
+    public func usedLoRAs(for request: GenerationRequest) throws -> [UsedLoRA] {
+        try loras(for: request).map { UsedLoRA(name: $0.name, shortHash: try loraFile($0.url).shortHash, strength: $0.strength) }
+    }
+
+    /// The LoRA file at `url`, read once.
+    public func loraFile(_ url: URL) throws -> LoRAFile {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let file = loraFiles[url] { return file }
+        let file = try LoRAFile(url: url)
+        loraFiles[url] = file
+        return file
+    }
+
+    /// Merges `loras` into the model in place of the set merged now (see `DiffusionModel.apply`);
+    /// nothing happens when the set is unchanged. `textEncoderOnly`: the U-Net keeps its set (a
+    /// batch encoding all its prompts first).
+    func applyLoRAs(_ loras: [LoRAReference], textEncoderOnly: Bool = false) throws {
+        let files = try loras.map { (file: try loraFile($0.url), strength: $0.strength) }
+        try model.apply(loras: files, textEncoderOnly: textEncoderOnly)
     }
 
     /// Guidance runs the U-Net on [negative, prompt] together, unless the scale turns it off or the
@@ -198,6 +261,7 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
+        try applyLoRAs(try loras(for: request))
         let prompt = try encode(request.prompt)
         let latents = try sample(request, prompt: prompt, initialNoise: initialNoise, onStep: onStep,
                                  isCancelled: isCancelled)
