@@ -47,9 +47,12 @@ import Testing
     /// rest is the tiny pipeline fixture's (never run here).
     static func pipeline(_ config: String) throws -> Pipeline {
         let tiny = try PipelineTests.model.get()
-        let encoder = try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"))
-        return Pipeline(model: DiffusionModel(
-            name: "prompt-weighting", tokenizer: try tokenizer(config), textEncoder: encoder, unet: try #require(tiny.unet),
+        let encoderFolder = folder.appendingPathComponent("text_encoder")
+        return Pipeline(model: try DiffusionModel(
+            name: "prompt-weighting", tokenizer: try tokenizer(config),
+            textEncoderWeights: Weights(try ShardedStore(folder: encoderFolder), precision: .fp32),
+            textEncoderConfig: try CLIPTextConfig(contentsOf: encoderFolder.appendingPathComponent("config.json")),
+            unetWeights: tiny.unetWeights, unetConfig: tiny.unetConfig,
             vae: tiny.vae, tinyDecoder: nil, latentPreview: tiny.latentPreview, schedulerConfig: tiny.schedulerConfig))
     }
 
