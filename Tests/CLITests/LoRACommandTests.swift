@@ -76,4 +76,14 @@ import Testing
             #expect(run.stdout.contains("layout: diffusers, rank 2"), "\(run)")
         }
     }
+
+    @Test func benchLoRATimesMergingAndTakingOut() throws {
+        try withTemporaryDirectory { dir in
+            let run = try Imagine.run(["bench", "lora", Imagine.tinyModel, "\(Self.folder)/kohya.safetensors", "--runs", "1",
+                                       "--no-reference", "--threads", "1", "--precision", "fp32"], in: dir)
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("tiny-sd + kohya.safetensors: kohya, 89 modules"), "\(run)")
+            #expect(run.stdout.contains("merge") && run.stdout.contains("unmerge"), "\(run)")
+        }
+    }
 }
