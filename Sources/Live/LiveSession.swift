@@ -199,7 +199,6 @@ public final class LiveSession {
         // check); showing it would make the picture jump back.
         if let image, image.job.id > finished.job.id { return }
         image = finished
-        status.truncation = finished.truncation
         status.showingRefined = finished.job.kind != .preview && isCurrent(finished.job)
         if finished.job.kind == .preview {
             status.previewLatencyMs = Int(((clock() - finished.job.requestedAt) * 1000).rounded())

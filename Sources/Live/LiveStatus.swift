@@ -15,8 +15,6 @@ public struct LiveStatus: Sendable, Equatable {
     /// Step k of n of the refine render in flight.
     public var refineProgress: StepProgress?
     public var message: Message?
-    /// Set from the newest render: the prompt is longer than the text encoder reads.
-    public var truncation: RenderedImage.Truncation?
 
     public struct StepProgress: Sendable, Equatable {
         public let step: Int
@@ -40,7 +38,7 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · sixel · refining 3/20 · saved out/x.png · ⚠ 91 tokens, 77 used`
+    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · sixel · refining 3/20 · saved out/x.png`
     public var text: String {
         var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
@@ -56,9 +54,6 @@ public struct LiveStatus: Sendable, Equatable {
         case .error(let reason): parts.append("error: \(reason)")
         case .notice(let text): parts.append(text)
         case nil: break
-        }
-        if let truncation {
-            parts.append("⚠ \(truncation.tokens) tokens, first \(truncation.limit) used")
         }
         return parts.joined(separator: " · ")
     }

@@ -35,24 +35,12 @@ public struct RenderedImage: Sendable, Equatable {
     public let job: RenderJob
     /// [1, 3, height, width] in about [-1, 1].
     public let pixels: Tensor
-    /// The prompt needed `tokens` tokens but the text encoder takes `limit`; the rest was dropped.
-    public let truncation: Truncation?
     /// How long the render itself took (not its wait for the worker).
     public let renderSeconds: Double
 
-    public struct Truncation: Sendable, Equatable {
-        public let tokens: Int
-        public let limit: Int
-        public init(tokens: Int, limit: Int) {
-            self.tokens = tokens
-            self.limit = limit
-        }
-    }
-
-    public init(job: RenderJob, pixels: Tensor, truncation: Truncation?, renderSeconds: Double) {
+    public init(job: RenderJob, pixels: Tensor, renderSeconds: Double) {
         self.job = job
         self.pixels = pixels
-        self.truncation = truncation
         self.renderSeconds = renderSeconds
     }
 

@@ -25,7 +25,6 @@ public struct PipelineRenderer: Renderer {
         let result = try pipeline.generate(job.request, onStep: { onStep($0.step, $0.steps) },
                                            isCancelled: isCancelled)
         return RenderedImage(job: job, pixels: result.image,
-                             truncation: result.promptTruncation.map { .init(tokens: $0.tokens, limit: $0.limit) },
                              renderSeconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
     }
 }

@@ -27,6 +27,15 @@ struct Generate: ParsableCommand {
             --shard i/n renders only prompts at positions p (0-based, in file order) with \
             p mod n = i, so n machines given the same file and i = 0…n−1 split the work.
 
+            PROMPT SYNTAX (AUTOMATIC1111's, in prompts and negative prompts)
+              (word) ((word))   weight ×1.1, ×1.21
+              (word:1.4)        weight ×1.4
+              [word]            weight ÷1.1
+              \\( \\) \\[ \\] \\\\    the character itself
+              A BREAK B         B starts a new chunk
+            A prompt longer than the text encoder's window (SD: 75 tokens) is read whole, in \
+            chunks of that many (a phrase after a comma moves on whole), at most 64 chunks.
+
             EXAMPLES
               imagine generate --model sd-turbo --steps 1 --cfg 0 "a red apple"
               imagine generate --model sd15 --prompts p.jsonl --out-dir out --seed 42
@@ -221,10 +230,6 @@ struct Generate: ParsableCommand {
                                                    onStep: { step in
                     progress.show(label: label, step: step.step, of: step.steps)
                 })
-                if let (tokens, limit) = result.promptTruncation {
-                    progress.clear()
-                    printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
-                }
                 path = try PNGOutput.write(result.image, request: request, model: pipeline.model,
                                            loras: try pipeline.usedLoRAs(for: request), upscale: upscale, to: target)
             } catch {

@@ -19,7 +19,8 @@ struct LiveCommand: ParsableCommand {
             waits, so the picture keeps changing as you type. When no key has come for \
             --refine-delay-ms the prompt is rendered at full quality (--steps, --decoder) with \
             its progress on the status line. The seed stays fixed so the picture morphs as you \
-            type.
+            type. The prompt takes AUTOMATIC1111's syntax and any length, as in imagine generate \
+            (see its --help); only the chunks of a long prompt that changed are encoded again.
 
             KEYS
               Enter          save at full quality as a PNG in --out-dir (imagine

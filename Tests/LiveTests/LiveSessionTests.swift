@@ -234,16 +234,6 @@ import Testing
         #expect(h.session.status.text.contains("error: out of memory"))
     }
 
-    @Test func aPromptOverTheTokenLimitWarns() {
-        let h = SessionHarness()
-        h.type("long")
-        h.finish(h.lastJob, truncation: .init(tokens: 91, limit: 77))
-        #expect(h.session.status.text.contains("⚠ 91 tokens, first 77 used"))
-        h.type("er")
-        h.finish(h.lastJob)
-        #expect(h.session.status.truncation == nil)
-    }
-
     @Test func aTenThousandCharacterPasteIsOneRender() {
         let h = SessionHarness()
         let paste = String(repeating: "a painted fox ", count: 715)  // 10,010 characters

@@ -39,7 +39,7 @@ final class GatedRenderer: Renderer, @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.0005)
         }
         onStep(1, 1)
-        return RenderedImage(job: job, pixels: Tensor(zeros: [1, 3, 8, 8]), truncation: nil, renderSeconds: 0)
+        return RenderedImage(job: job, pixels: Tensor(zeros: [1, 3, 8, 8]), renderSeconds: 0)
     }
 }
 

@@ -63,10 +63,9 @@ final class SessionHarness {
         for character in text { session.handle(.edit(.insert(String(character)))) }
     }
 
-    func finish(_ job: RenderJob, truncation: RenderedImage.Truncation? = nil, renderSeconds: Double = 0.01) {
+    func finish(_ job: RenderJob, renderSeconds: Double = 0.01) {
         let pixels = Tensor(zeros: [1, 3, job.request.height, job.request.width])
-        session.handle(.render(.finished(RenderedImage(job: job, pixels: pixels, truncation: truncation,
-                                                       renderSeconds: renderSeconds))))
+        session.handle(.render(.finished(RenderedImage(job: job, pixels: pixels, renderSeconds: renderSeconds))))
     }
 
     func cancel(_ job: RenderJob) { session.handle(.render(.cancelled(job))) }

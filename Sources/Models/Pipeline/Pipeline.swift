@@ -3,20 +3,23 @@ import Kernels
 
 /// Text → image with one loaded model, as diffusers' StableDiffusionPipeline does it:
 ///
-///     text states ← CLIP(tokens(prompt)), and of the negative prompt when guidance is on
+///     text states ← CLIP of each 77-token chunk of the prompt (`PromptChunks`), weighted and
+///                   joined, and of the negative prompt when guidance is on
 ///     latents ← unit Gaussian noise (torch-compatible, from the seed) · initial sigma
 ///     for each sampler step: ε ← U-Net([latents, latents], t, [negative, prompt]) with guidance,
 ///                            latents ← sampler.step(ε)
 ///     image ← decoder(latents)
 ///
-/// Prompt encodings are cached, so retyping a prompt (the live preview) does not re-run CLIP.
+/// Encoded chunks are cached, so retyping a prompt (the live preview) does not re-run CLIP, and
+/// typing at the end of a long prompt re-encodes only its last chunk.
 public final class Pipeline: @unchecked Sendable {
     /// Components may be released from it (`encodeAllThenReleaseTextEncoder`, `generate`'s
     /// `releasingUNetBeforeDecode`) by a caller that will not need them again.
     public private(set) var model: DiffusionModel
     private let cacheLock = NSLock()
-    private var encodings: [String: PromptEncoding] = [:]
-    private var encodingOrder: [String] = []
+    private var encodedChunks: [ChunkKey: Tensor] = [:]
+    private var chunkOrder: [ChunkKey] = []
+    /// 64 chunks of 77 × 1024 fp32 states are 20 MB.
     private let cacheCapacity = 64
     /// LoRA files read so far, by path: switching between LoRAs (the live preview) reads each once.
     private var loraFiles: [URL: LoRAFile] = [:]
@@ -35,25 +38,55 @@ public final class Pipeline: @unchecked Sendable {
         /// [1, 3, height, width] in about [-1, 1] (the requested size, whatever the decoder)
         public let image: Tensor
         public let latents: Tensor
-        /// The prompt needed more tokens than the text encoder takes; the rest was dropped.
-        public let promptTruncation: (tokens: Int, limit: Int)?
     }
 
     /// A prompt through the tokenizer and the text encoder.
     public struct PromptEncoding: Sendable {
-        /// The text encoder's last hidden states [1, tokens, width].
+        /// The weighted last hidden states of every chunk, joined: [1, 77 · chunks, width].
         public let states: Tensor
-        /// The prompt needed more tokens than the text encoder takes; the rest was dropped.
-        public let truncation: (tokens: Int, limit: Int)?
+        public let chunkCount: Int
     }
 
-    /// `prompt` tokenised once and encoded by the text encoder with the LoRAs merged into it now,
-    /// cached. Its `<lora:…>` tags are not part of the text. Throws for a prompt not encoded
-    /// before the text encoder was released.
+    /// `prompt`'s chunks (`PromptChunks`), checked against `PromptChunks.maximumChunks`; its
+    /// `<lora:…>` tags are not part of the text. `field` names the text in an error (`prompt`,
+    /// `negative`).
+    public func chunks(_ prompt: String, field: String = "prompt") throws -> PromptChunks {
+        let layout: PromptChunks
+        do {
+            layout = try PromptChunks(PromptLoRATags.removing(from: prompt), tokenizer: model.tokenizer)
+        } catch let error as PromptAttention.InvalidWeight {
+            throw GenerationError("\(field): \(error)", field: field)
+        }
+        guard layout.chunks.count <= PromptChunks.maximumChunks else {
+            throw GenerationError(
+                "the \(field) needs \(layout.chunks.count) chunks of \(model.tokenizer.maxLength - 2) tokens "
+                    + "(\(layout.tokenCount) tokens); "
+                    + "at most \(PromptChunks.maximumChunks) are read", field: field)
+        }
+        return layout
+    }
+
+    /// `prompt` laid out in chunks, each encoded by the text encoder with the LoRAs merged into it
+    /// now (or taken from the cache) and weighted, joined. Throws for a chunk not encoded before
+    /// the text encoder was released.
     public func encode(_ prompt: String) throws -> PromptEncoding {
-        let key = encodingKey(prompt)
+        let layout = try chunks(prompt)
+        var states: [Float] = []
+        var width = 0
+        for chunk in layout.chunks {
+            let encoded = try encode(chunk)
+            width = encoded.shape[2]
+            states.append(contentsOf: encoded.data)
+        }
+        let tokens = layout.chunks.count * layout.chunks[0].ids.count
+        return PromptEncoding(states: Tensor(shape: [1, tokens, width], data: states), chunkCount: layout.chunks.count)
+    }
+
+    /// One chunk's weighted states [1, 77, width], cached.
+    private func encode(_ chunk: PromptChunks.Chunk) throws -> Tensor {
+        let key = key(chunk)
         cacheLock.lock()
-        if let cached = encodings[key] {
+        if let cached = encodedChunks[key] {
             cacheLock.unlock()
             return cached
         }
@@ -61,54 +94,63 @@ public final class Pipeline: @unchecked Sendable {
         guard let textEncoder = model.textEncoder else {
             throw GenerationError("the text encoder was released before this prompt was encoded")
         }
-        let tokens = model.tokenizer.encode(PromptLoRATags.removing(from: prompt))
-        let encoding = PromptEncoding(
-            states: textEncoder([tokens.ids]).lastHiddenState,
-            truncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
+        let states = chunk.emphasized(textEncoder([chunk.ids]).lastHiddenState)
         cacheLock.lock()
-        if encodings[key] == nil {
-            encodings[key] = encoding
-            encodingOrder.append(key)
-            if encodingOrder.count > cacheCapacity { encodings[encodingOrder.removeFirst()] = nil }
+        if encodedChunks[key] == nil {
+            encodedChunks[key] = states
+            chunkOrder.append(key)
+            if chunkOrder.count > cacheCapacity { encodedChunks[chunkOrder.removeFirst()] = nil }
         }
         cacheLock.unlock()
-        return encoding
+        return states
     }
 
-    /// The cache's key: the same text encodes differently under another set of text-encoder LoRAs.
-    private func encodingKey(_ prompt: String) -> String {
-        model.textEncoderLoRAs.isEmpty ? prompt
-            : model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|") + "\u{0}" + prompt
+    /// A chunk under the text-encoder LoRAs merged now: the same ids encode differently under
+    /// another set.
+    private struct ChunkKey: Hashable {
+        let loras: String
+        let chunk: PromptChunks.Chunk
     }
 
-    /// Texts whose encodings a batch may keep when it releases the text encoder: 256 encodings of
-    /// 77 × 1024 fp32 values are 80 MB, an eighth of SD 2's text encoder in bf16.
+    private func key(_ chunk: PromptChunks.Chunk) -> ChunkKey {
+        ChunkKey(loras: model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|"),
+                 chunk: chunk)
+    }
+
+    /// Chunks whose encodings a batch may keep when it releases the text encoder: 256 chunks of
+    /// 77 × 1024 fp32 states are 80 MB, an eighth of SD 2's text encoder in bf16.
     public static let keptEncodingLimit = 256
 
-    /// For a batch that knows all its requests up front: encodes every text they need now (each
-    /// prompt, and its negative where guidance is on), keeps those encodings for the rest of the
-    /// run and frees the text encoder, whose weights (680 MB in bf16 for SD 2's) would otherwise
-    /// sit beside the U-Net's and the decoder's activations to the end. Keeps the encoder, and
-    /// returns false, when the requests need more than `keptEncodingLimit` different texts.
-    /// Afterwards only these texts render. Not while another thread renders with this pipeline.
+    /// For a batch that knows all its requests up front: encodes every chunk of every text they
+    /// need now (each prompt, and its negative where guidance is on), keeps those encodings for
+    /// the rest of the run and frees the text encoder, whose weights (680 MB in bf16 for SD 2's)
+    /// would otherwise sit beside the U-Net's and the decoder's activations to the end. Keeps the
+    /// encoder, and returns false, when the requests need more than `keptEncodingLimit` different
+    /// chunks. Afterwards only these texts render. Not while another thread renders with this
+    /// pipeline.
     @discardableResult
     public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
-        var keys: [String] = []
-        var kept: [String: PromptEncoding] = [:]
+        var keys: [ChunkKey] = []
+        var kept: [ChunkKey: Tensor] = [:]
         for request in requests {
             // A request whose LoRAs cannot be merged is reported when it renders; the rest go on.
             guard (try? applyLoRAs(try loras(for: request), textEncoderOnly: true)) != nil else { continue }
             let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
-            for text in needed where kept[encodingKey(text)] == nil {
-                guard keys.count < Self.keptEncodingLimit else { return false }
-                keys.append(encodingKey(text))
-                kept[encodingKey(text)] = try encode(text)
+            for text in needed {
+                // A text that cannot be laid out (too long, a weight that is no number) is left
+                // to fail its own request's validation, not the batch.
+                guard let layout = try? chunks(text) else { continue }
+                for chunk in layout.chunks where kept[key(chunk)] == nil {
+                    guard keys.count < Self.keptEncodingLimit else { return false }
+                    keys.append(key(chunk))
+                    kept[key(chunk)] = try encode(chunk)
+                }
             }
         }
         cacheLock.lock()
         // Nothing is encoded from here on, so nothing is ever evicted.
-        encodings = kept
-        encodingOrder = keys
+        encodedChunks = kept
+        chunkOrder = keys
         cacheLock.unlock()
         model.releaseTextEncoder()
         Memory.returnFreedPages()
@@ -136,6 +178,8 @@ public final class Pipeline: @unchecked Sendable {
         guard request.guidanceScale.isFinite else {
             throw GenerationError("guidance scale must be finite, got \(request.guidanceScale)", field: "cfg")
         }
+        _ = try chunks(request.prompt)
+        if usesGuidance(request) { _ = try chunks(request.negativePrompt, field: "negative") }
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
@@ -226,7 +270,7 @@ public final class Pipeline: @unchecked Sendable {
             image = upsampleNearest(image, height: request.height, width: request.width)
         }
         guard image.isFinite else { throw GenerationError("the \(request.decoder.rawValue) decoder gave NaN or infinite pixels; no picture") }
-        return Result(image: image, latents: latents, promptTruncation: prompt.truncation)
+        return Result(image: image, latents: latents)
     }
 
     /// The sampler's loop: noise → final latents. Its own function so that its reference to the
@@ -235,11 +279,7 @@ public final class Pipeline: @unchecked Sendable {
                         onStep: (Progress) -> Void, isCancelled: @escaping () -> Bool) throws -> Tensor {
         guard let unet = model.unet else { throw GenerationError("the U-Net was released; nothing more can be rendered") }
         let useGuidance = usesGuidance(request)
-        var context = prompt.states
-        if useGuidance {
-            // diffusers batches [negative, positive]: one U-Net call for both.
-            context = concatenateBatch(try encode(request.negativePrompt).states, context)
-        }
+        let negative = useGuidance ? try encode(request.negativePrompt).states : nil
         // LCM-distilled U-Nets take the guidance scale as an embedding instead of a second pass.
         let timeCondition = model.unetConfig.timeConditionDim.map {
             guidanceScaleEmbedding(request.guidanceScale - 1, width: $0)
@@ -256,12 +296,20 @@ public final class Pipeline: @unchecked Sendable {
             if isCancelled() { throw CancellationError() }
             let input = sampler.scaleModelInput(latents, step: index)
             var prediction: Tensor
-            if useGuidance {
-                let both = try unet(concatenateBatch(input, input), timestep: Float(timestep), context: context,
-                                    isCancelled: isCancelled)
+            if let negative, negative.shape == prompt.states.shape {
+                // diffusers batches [negative, positive]: one U-Net call for both.
+                let both = try unet(concatenateBatch(input, input), timestep: Float(timestep),
+                                    context: concatenateBatch(negative, prompt.states), isCancelled: isCancelled)
                 prediction = guided(both, scale: request.guidanceScale)
+            } else if let negative {
+                // Prompts of different chunk counts: A1111 (without its "pad prompt/negative
+                // prompt" option) runs the U-Net once per prompt, each on its own states, so
+                // neither is diluted by padding that changes the picture.
+                let uncond = try unet(input, timestep: Float(timestep), context: negative, isCancelled: isCancelled)
+                let cond = try unet(input, timestep: Float(timestep), context: prompt.states, isCancelled: isCancelled)
+                prediction = guided(concatenateBatch(uncond, cond), scale: request.guidanceScale)
             } else {
-                prediction = try unet(input, timestep: Float(timestep), context: context,
+                prediction = try unet(input, timestep: Float(timestep), context: prompt.states,
                                       timeCondition: timeCondition, isCancelled: isCancelled)
             }
             let result = sampler.step(modelOutput: prediction, step: index, latents: latents) {

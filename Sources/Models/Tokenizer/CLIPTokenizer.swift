@@ -30,6 +30,9 @@ public struct CLIPTokenizer: Sendable {
     /// The number of ids `encode` returns: `model_max_length` of tokenizer_config.json, 77 by default.
     public let maxLength: Int
     public let bosID: Int32, eosID: Int32, padID: Int32
+    /// The id of "," ending a word (`,</w>`), where a long prompt's chunks prefer to break
+    /// (`PromptChunks`); nil for a vocabulary without it.
+    public let commaID: Int32?
 
     private let encoder: BytePairEncoder
     /// Added tokens matched before normalization, and those matched after it (by normalized content).
@@ -73,6 +76,7 @@ public struct CLIPTokenizer: Sendable {
         bosID = specialTokens.bosID
         eosID = specialTokens.eosID
         padID = specialTokens.padID
+        commaID = vocabulary["," + endOfWordMarker]
         var raw: [[Unicode.Scalar]: Int32] = [:]
         var normalized: [[Unicode.Scalar]: Int32] = [:]
         for token in specialTokens.added {
