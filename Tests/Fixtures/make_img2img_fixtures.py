@@ -20,6 +20,7 @@ Writes Tests/Fixtures/img2img/:
                          `pixels`: the preprocessed init image [1, 3, H, W] in [-1, 1] as the
                          pipeline feeds it to the VAE; `image`: the pipeline's output [1, 3, H, W]
                          in [-1, 1] (before rounding to 8 bits)
+    expected/<case>.png  the output as the 8-bit PNG a diffusers script would save
     expected/cases.json  each case's settings
 
 Every case loads its init image as diffusers' `load_image` does (`Image.open(...).convert("RGB")`);
@@ -146,6 +147,9 @@ def main() -> None:
                        output_type="pt").images  # [1, 3, H, W] in [0, 1]
         save_file({"pixels": pixels.contiguous(), "image": (out * 2 - 1).contiguous()},
                   os.path.join(OUT, "expected", case["name"] + ".safetensors"))
+        # The 8-bit picture a diffusers script would save (numpy_to_pil's rounding), for the CLI tests.
+        Image.fromarray((out[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
+            os.path.join(OUT, "expected", case["name"] + ".png"))
         print(case["name"], tuple(out.shape), f"range {out.min():.3f}…{out.max():.3f}")
     with open(os.path.join(OUT, "expected", "cases.json"), "w") as f:
         json.dump({"prompt": PROMPT, "cases": CASES}, f, indent=1)
