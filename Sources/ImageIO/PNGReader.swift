@@ -4,8 +4,9 @@ import Foundation
 /// Reads PNG files of any kind (grey, palette, 16-bit, with alpha, interlaced) as 8-bit RGB.
 ///
 /// libpng's simplified API does the conversions and catches its own errors (its longjmp never
-/// reaches Swift): grey is repeated into R, G and B, 16-bit samples are rounded to 8 bits (Pillow
-/// keeps the high byte: they can differ by one), and a gAMA chunk other than sRGB's is applied.
+/// reaches Swift): grey is repeated into R, G and B. 16-bit samples and a gAMA chunk go through
+/// libpng's conversion to 8-bit sRGB, where Pillow's `.convert("RGB")` can give other values; 8-bit
+/// files without gAMA decode to Pillow's bytes exactly.
 public enum PNGReader {
     /// Pictures larger than this many pixels are refused before decoding (a corrupt or hostile
     /// header can claim 2³¹ × 2³¹).
