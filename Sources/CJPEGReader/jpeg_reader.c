@@ -37,6 +37,36 @@ static void on_message(j_common_ptr cinfo, int level) {
     }
 }
 
+// The Orientation tag (0x0112) of IFD0 in an APP1 "Exif" segment: a TIFF header (byte order,
+// 42, offset of IFD0), then 12-byte entries: tag, type, count, value. Anything out of bounds or
+// malformed reads as 1 (upright), as Pillow reads it.
+static int exif_orientation(const uint8_t *data, size_t length) {
+    static const uint8_t exif[6] = {'E', 'x', 'i', 'f', 0, 0};
+    if (length < 14 || memcmp(data, exif, 6) != 0) return 1;
+    const uint8_t *tiff = data + 6;
+    size_t size = length - 6;
+    int little = tiff[0] == 'I' && tiff[1] == 'I';
+    if (!little && !(tiff[0] == 'M' && tiff[1] == 'M')) return 1;
+#define U16(p) (little ? (unsigned)(p)[0] | (unsigned)(p)[1] << 8 : (unsigned)(p)[0] << 8 | (unsigned)(p)[1])
+#define U32(p) (little ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24 \
+                       : (uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[3])
+    uint32_t ifd = U32(tiff + 4);
+    if (ifd > size - 2) return 1;
+    unsigned entries = U16(tiff + ifd);
+    for (unsigned i = 0; i < entries; i++) {
+        size_t at = (size_t)ifd + 2 + 12 * (size_t)i;
+        if (at + 12 > size) return 1;
+        const uint8_t *entry = tiff + at;
+        if (U16(entry) == 0x0112) {
+            unsigned value = U16(entry + 2) == 3 ? U16(entry + 8) : 1;  // type 3: SHORT
+            return value >= 1 && value <= 8 ? (int)value : 1;
+        }
+    }
+#undef U16
+#undef U32
+    return 1;
+}
+
 int imagine_jpeg_decode_rgb(const uint8_t *bytes, size_t count, uint64_t max_pixels, imagine_jpeg_image *out) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
@@ -55,10 +85,18 @@ int imagine_jpeg_decode_rgb(const uint8_t *bytes, size_t count, uint64_t max_pix
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, bytes, (unsigned long)count);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
     out->width = cinfo.image_width;
     out->height = cinfo.image_height;
     out->components = cinfo.num_components;
+    out->orientation = 1;
+    for (jpeg_saved_marker_ptr marker = cinfo.marker_list; marker != NULL; marker = marker->next) {
+        if (marker->marker == JPEG_APP0 + 1 && marker->data_length >= 6 && memcmp(marker->data, "Exif", 4) == 0) {
+            out->orientation = exif_orientation(marker->data, marker->data_length);
+            break;
+        }
+    }
     if ((uint64_t)cinfo.image_width * cinfo.image_height > max_pixels) {
         jpeg_destroy_decompress(&cinfo);
         return IMAGINE_JPEG_TOO_LARGE;

@@ -8,8 +8,10 @@ import Foundation
 /// CMYK files are refused: there is no one right way to turn ink into light.
 public enum JPEGReader {
     /// `path` only names the source in errors. Pictures larger than `maximumPixels` are refused
-    /// once the header is read, before any pixel is decoded.
-    public static func decode(_ bytes: [UInt8], path: String? = nil, maximumPixels: Int) throws -> RGBImage {
+    /// once the header is read, before any pixel is decoded. The pixels are as stored, with the
+    /// EXIF orientation tag (1–8, 1 = upright or none) that says how to turn them.
+    public static func decode(_ bytes: [UInt8], path: String? = nil,
+                              maximumPixels: Int) throws -> (image: RGBImage, orientation: Int) {
         var image = imagine_jpeg_image()
         let status = bytes.withUnsafeBufferPointer {
             imagine_jpeg_decode_rgb($0.baseAddress, $0.count, UInt64(maximumPixels), &image)
@@ -19,7 +21,7 @@ public enum JPEGReader {
         switch Int(status) {
         case Int(IMAGINE_JPEG_OK):
             let pixels = [UInt8](UnsafeBufferPointer(start: image.pixels, count: width * height * 3))
-            return RGBImage(width: width, height: height, pixels: pixels)
+            return (RGBImage(width: width, height: height, pixels: pixels), Int(image.orientation))
         case Int(IMAGINE_JPEG_TOO_LARGE):
             throw ImageFileError(path: path, reason: "\(width)×\(height) pixels is more than the \(maximumPixels) this reader accepts")
         case Int(IMAGINE_JPEG_CMYK):

@@ -30,8 +30,8 @@ struct Generate: ParsableCommand {
             to the step --strength selects (JSONL "strength"; 0…1, default 0.8) and only the last \
             int(steps × strength) steps run, so steps × strength must be at least 1. It renders \
             at \(InitImageFile.sizeRule). Pictures are read as diffusers' load_image reads them: \
-            greyscale becomes RGB, alpha is dropped (not blended), EXIF orientation is not \
-            applied, CMYK JPEGs are refused, and so is anything over \(InitImageFile.maximumPixels) \
+            greyscale becomes RGB, alpha is dropped (not blended), a JPEG's EXIF orientation \
+            turns it upright, CMYK JPEGs are refused, and so is anything over \(InitImageFile.maximumPixels) \
             pixels (64 megapixels), before it is decoded. A bad picture on one line is reported \
             and the other lines still render.
 

@@ -14,6 +14,8 @@ Writes Tests/Fixtures/img2img/:
     alpha-70x52.png      RGBA with varying alpha, and .png: Pillow's `.convert("RGB")` of it
                          (alpha dropped, colours kept, as diffusers' load_image does)
     grey-64.png          an 8-bit greyscale PNG
+    exif-N.jpg           24×16 JPEGs with EXIF orientation N = 2…8, and .png: them turned upright as
+                         load_image turns them (ImageOps.exif_transpose, then .convert("RGB"))
     lanczos-WxH.png      Tests/Fixtures/upscale/source.png resized by Pillow with Image.LANCZOS, the
                          filter diffusers' VaeImageProcessor resizes init images with
     expected/<case>.safetensors
@@ -23,7 +25,8 @@ Writes Tests/Fixtures/img2img/:
     expected/<case>.png  the output as the 8-bit PNG a diffusers script would save
     expected/cases.json  each case's settings
 
-Every case loads its init image as diffusers' `load_image` does (`Image.open(...).convert("RGB")`);
+Every case loads its init image as diffusers' `load_image` does (`Image.open(...).convert("RGB")`,
+after `exif_transpose`, which leaves these pictures as they are);
 a case with a `width`/`height` resizes it first with the image processor's own `resize` (Lanczos,
 stretched to exactly that size), which is what the pipeline does with a picture of that size, and
 one without lets the pipeline round the picture's size down to a multiple of 8 itself.
@@ -36,7 +39,7 @@ import numpy as np
 import torch
 from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
                        EulerDiscreteScheduler, LCMScheduler, StableDiffusionImg2ImgPipeline)
-from PIL import Image
+from PIL import Image, ImageOps
 from safetensors.torch import save_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,6 +104,14 @@ def write_images() -> None:
     Image.open(alpha).convert("RGB").save(alpha + ".png")
 
     Image.fromarray(picture(64, 64, 7)[:, :, 0], "L").save(os.path.join(OUT, "grey-64.png"))
+
+    # Phone photos store pixels sideways and say how to turn them: load_image turns them upright.
+    for tag in range(2, 9):
+        name = os.path.join(OUT, f"exif-{tag}.jpg")
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        Image.fromarray(picture(24, 16, 8), "RGB").save(name, quality=90, exif=exif)
+        ImageOps.exif_transpose(Image.open(name)).convert("RGB").save(name + ".png")
 
     source = Image.open(os.path.join(HERE, "upscale", "source.png"))
     for width, height in ((50, 9), (24, 8), (7, 40), (11, 8), (40, 20), (64, 48)):

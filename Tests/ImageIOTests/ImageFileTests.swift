@@ -39,6 +39,16 @@ import Testing
         #expect(differing == 0, "\(name): \(differing) of \(pillow.pixels.count) bytes differ from Pillow's")
     }
 
+    /// diffusers' load_image turns a photo upright by its EXIF orientation before anything else.
+    @Test(arguments: 2...8)
+    func exifOrientationTurnsThePictureAsPillowDoes(tag: Int) throws {
+        let name = "img2img/exif-\(tag).jpg"
+        let ours = try Self.read(name), pillow = try Self.pillow(name + ".png")
+        #expect(ours.width == pillow.width && ours.height == pillow.height, "\(name): \(ours.width)×\(ours.height)")
+        let differing = Self.differingBytes(ours, pillow)
+        #expect(differing == 0, "\(name): \(differing) of \(pillow.pixels.count) bytes differ from Pillow's")
+    }
+
     @Test func greyPNGBecomesThreeEqualChannels() throws {
         let image = try Self.read("img2img/grey-64.png")
         #expect(image.width == 64 && image.height == 64)

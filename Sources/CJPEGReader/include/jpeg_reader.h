@@ -28,6 +28,9 @@ typedef struct {
     uint32_t height;
     /// Colour channels in the file: 1 (greyscale, decoded to RGB by repeating it) or 3.
     int components;
+    /// The EXIF orientation tag (1–8: how to turn the stored pixels upright), 1 when the file has
+    /// none or it is unreadable. The pixels are as stored, not turned.
+    int orientation;
     /// NUL-terminated description of the failure; empty on success.
     char message[256];
 } imagine_jpeg_image;
