@@ -1,3 +1,4 @@
+import Foundation
 import Models
 
 /// How a live session renders: a cheap preview per keystroke, a full render after a pause.
@@ -15,6 +16,10 @@ public struct LiveSettings: Sendable, Equatable {
     public var guidanceScale: Float
     public var negativePrompt = ""
     public var sampler: SamplerKind
+    /// `--lora` files, and where the prompt's `<lora:NAME…>` tags find theirs: typing or editing a
+    /// tag merges its LoRA for the next render.
+    public var loras: [LoRAReference] = []
+    public var loraDirectory: URL?
     /// Image to image: every render restyles this picture (the pipeline encodes it once per
     /// size), the full one at the size diffusers gives it (its own, each side rounded down to a
     /// multiple of `scaleFactor`), the preview at that shape within `previewSize`².
@@ -42,6 +47,8 @@ public struct LiveSettings: Sendable, Equatable {
         request.guidanceScale = guidanceScale
         request.negativePrompt = negativePrompt
         request.sampler = sampler
+        request.loras = loras
+        request.loraDirectory = loraDirectory
         switch quality {
         case .preview:
             request.steps = previewSteps

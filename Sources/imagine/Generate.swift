@@ -107,6 +107,8 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Render only shard i of n (0 ≤ i < n).", valueName: "i/n"))
     var shard: String?
 
+    @OptionGroup var loraOptions: LoRAOptions
+
     @OptionGroup var upscaleOptions: UpscaleOptions
 
     @Flag(help: ArgumentHelp("Show each picture in the terminal as it is written (on standard error's terminal, "
@@ -156,6 +158,7 @@ struct Generate: ParsableCommand {
         defaults.height = height ?? defaults.height
         defaults.sampler = sampler ?? defaults.sampler
         defaults.decoder = decoder ?? defaults.decoder
+        try loraOptions.apply(to: &defaults)
         defaults.strength = strength ?? GenerationRequest.defaultStrength
         let images = InitImageCache()
         if let initImage {
@@ -171,6 +174,9 @@ struct Generate: ParsableCommand {
             try PNGOutput.checkUpscale(defaults, upscale: upscaleOptions.upscale)
         } catch let error as GenerationError {
             printError("error: \(error.field.map { "--\($0): " } ?? "")\(error)")
+            throw ExitCode(1)
+        } catch let error as LoRAError {
+            printError("error: --lora: \(error)")
             throw ExitCode(1)
         }
 
@@ -234,6 +240,7 @@ struct Generate: ParsableCommand {
                     try pipeline.validate(request)
                     try PNGOutput.checkUpscale(request, upscale: job.upscale ?? upscaleOptions.upscale)
                     try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
+                                                         loras: try pipeline.loras(for: request),
                                                          upscale: job.upscale ?? upscaleOptions.upscale, path: target.path,
                                                          seconds: nil) + "\n")
                 } catch {
@@ -266,7 +273,8 @@ struct Generate: ParsableCommand {
                     progress.clear()
                     printError("warning: prompt \(job.number) needs \(tokens) tokens; only the first \(limit) are used")
                 }
-                path = try PNGOutput.write(result.image, request: request, model: pipeline.model, upscale: upscale, to: target)
+                path = try PNGOutput.write(result.image, request: request, model: pipeline.model,
+                                           loras: try pipeline.usedLoRAs(for: request), upscale: upscale, to: target)
             } catch {
                 progress.clear()
                 printError("error: prompt \(job.number) (\(location)): \(error)")
@@ -284,6 +292,7 @@ struct Generate: ParsableCommand {
             }
             do {
                 try StandardStream.output(try record(line: job.number, request: request, precision: pipeline.model.precision,
+                                                 loras: (try? pipeline.loras(for: request)) ?? [],
                                                  upscale: upscale, path: path, seconds: seconds) + "\n")
             } catch {
                 // Whoever reads the records is gone or has no room: the rest would be lost the same way.
@@ -306,8 +315,8 @@ struct Generate: ParsableCommand {
             ?? outputDirectory.appendingPathComponent(String(format: "%05d-%@.png", job.number, slug(request.prompt)))
     }
 
-    private func record(line: Int, request r: GenerationRequest, precision: Precision, upscale: Int,
-                        path: String, seconds: Double?) throws -> String {
+    private func record(line: Int, request r: GenerationRequest, precision: Precision, loras: [LoRAReference],
+                        upscale: Int, path: String, seconds: Double?) throws -> String {
         var object: [String: Any] = [
             "path": path, "line": line, "prompt": r.prompt, "negative": r.negativePrompt,
             "seed": r.seed, "steps": r.steps, "cfg": r.guidanceScale, "width": r.width, "height": r.height,
@@ -319,6 +328,7 @@ struct Generate: ParsableCommand {
             object["strength"] = r.strength
         }
         if let seconds { object["seconds"] = (seconds * 1000).rounded() / 1000 }
+        if !loras.isEmpty { object["loras"] = loras.map { ["path": $0.url.path, "strength": $0.strength] } }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }

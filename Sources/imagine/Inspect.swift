@@ -10,16 +10,23 @@ struct Inspect: ParsableCommand {
             For each component: its class, files, tensor count, stored dtypes, parameter count and \
             the model family it was recognised as. Then every tensor is read once to check that no \
             value is NaN or infinite, and a diffusers folder is loaded as generate loads it; the \
-            exit status is 1 when either fails (a few seconds for a multi-GB model).
+            exit status is 1 when either fails (a few seconds for a multi-GB model). With --lora, \
+            each LoRA file's modules are matched against the model's layers and counted; a module \
+            that matches none also makes the exit status 1.
 
             EXAMPLES
               imagine inspect ~/models/stable-diffusion-v1-5
               imagine inspect ~/models/v1-5-pruned-emaonly.safetensors
+              imagine inspect ~/models/stable-diffusion-v1-5 --lora ~/loras/lcm-lora-sdv1-5.safetensors
             """)
 
     @Argument(help: ArgumentHelp("A diffusers folder, a component folder or a .safetensors file.",
                                  valueName: "path"))
     var path: String
+
+    @Option(name: .customLong("lora"), help: ArgumentHelp("A LoRA file to match against the model's layers (repeatable).",
+                                                          valueName: "file"))
+    var loras: [String] = []
 
     func run() throws {
         let url = URL(fileURLWithPath: path)
@@ -33,6 +40,28 @@ struct Inspect: ParsableCommand {
                 _ = try DiffusionModel.load(path: url)
             }
         }
+        var unmatched = false
+        for lora in loras {
+            try reportingErrors {
+                let file = try LoRAFile(url: URL(fileURLWithPath: lora))
+                let matches = try file.matches(modelAt: url)
+                unmatched = unmatched || matches.contains { $0.unmatched > 0 }
+                try StandardStream.output(Self.report(file, matches) + "\n")
+            }
+        }
+        if unmatched { throw ExitCode(1) }
+    }
+
+    static func report(_ file: LoRAFile, _ matches: [LoRAMatch]) -> String {
+        let ranks = file.rankRange
+        var lines = ["  LoRA \(file.url.path)",
+                     "    layout: \(file.format.rawValue), rank \(ranks.count == 1 ? "\(ranks.lowerBound)" : "\(ranks.lowerBound)–\(ranks.upperBound)"), "
+                         + "A1111 hash \(file.shortHash)"]
+        for match in matches {
+            lines.append("    \(match.component.rawValue): \(match.matched + match.unmatched) modules, \(match.matched) matched, "
+                         + "\(match.unmatched) unmatched" + (match.firstUnmatched.map { " (first: \($0))" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Reads every floating-point tensor of every file (converting it as loading does, which

@@ -44,6 +44,7 @@ struct LiveCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var renderOptions: LiveRenderOptions
+    @OptionGroup var loraOptions: LoRAOptions
 
     @Option(help: ArgumentHelp("Where Enter saves PNGs (created if missing).", valueName: "dir"))
     var outDir = "."
@@ -56,9 +57,10 @@ struct LiveCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let model = try reportingErrors { try modelOptions.load() }
-        let pipeline = Pipeline(model: model)
-        let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
+        // No local copy of the model: merging a LoRA rebuilds the pipeline's U-Net, and a second
+        // reference would keep the old weights alive beside the new ones.
+        let pipeline = Pipeline(model: try reportingErrors { try modelOptions.load() })
+        let settings = try reportingErrors { try renderOptions.settings(for: pipeline, loras: loraOptions) }
         try reportingErrors {
             try PNGOutput.checkUpscale(settings.request(prompt: "", seed: 0, quality: .save), upscale: upscaleOptions.upscale)
         }
@@ -69,12 +71,13 @@ struct LiveCommand: ParsableCommand {
         let inbox = EventInbox<RenderOutcome>()
         let worker = RenderWorker(renderer: PipelineRenderer(pipeline: pipeline)) { inbox.post($0) }
         let session = LiveSession(
-            settings: settings, modelName: model.name,
-            compute: "\(model.precision.rawValue), \(BLASKernels.coreName)", seed: renderOptions.seed, scheduler: worker,
+            settings: settings, modelName: pipeline.model.name,
+            compute: "\(pipeline.model.precision.rawValue), \(BLASKernels.coreName)", seed: renderOptions.seed, scheduler: worker,
             clock: monotonicSeconds, drawSeed: { UInt64.random(in: 0..<(1 << 32)) },
             save: { image in
                 let name = "\(slug(image.job.request.prompt))-\(image.job.request.seed).png"
-                let path = try PNGOutput.write(image.pixels, request: image.job.request, model: model,
+                let path = try PNGOutput.write(image.pixels, request: image.job.request, model: pipeline.model,
+                                               loras: try pipeline.usedLoRAs(for: image.job.request),
                                                upscale: upscaleOptions.upscale,
                                                to: outputDirectory.appendingPathComponent(name))
                 saved.append(path)
@@ -191,7 +194,7 @@ struct LiveRenderOptions: ParsableArguments {
 
     /// The model's defaults (the full render at its native size, the preview at most 256²) under
     /// these options, checked as every request is (`Pipeline.validate`).
-    func settings(for pipeline: Pipeline) throws -> LiveSettings {
+    func settings(for pipeline: Pipeline, loras: LoRAOptions? = nil) throws -> LiveSettings {
         let model = pipeline.model
         var settings = LiveSettings(defaults: model.defaults)
         settings.previewSteps = previewSteps ?? settings.previewSteps
@@ -202,6 +205,8 @@ struct LiveRenderOptions: ParsableArguments {
         settings.refineDelay = Double(refineDelayMs) / 1000
         settings.guidanceScale = cfg ?? settings.guidanceScale
         settings.sampler = sampler ?? settings.sampler
+        settings.loras = try loras?.references() ?? []
+        settings.loraDirectory = loras?.directory
         if let initImage {
             settings.initImage = try InitImageFile.read(initImage)
             settings.strength = strength ?? GenerationRequest.defaultStrength

@@ -30,11 +30,12 @@ enum PNGOutput {
     /// Writes `image`, enlarged `upscale` times, with `request`'s settings as metadata to
     /// `target`, or, when that name is taken, to `name-2.png`, `name-3.png`, …; returns the path
     /// written. An enlargement is recorded with A1111's keys for post-processing upscales.
-    static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, upscale: Int,
-                      to target: URL) throws -> String {
+    static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, loras: [Pipeline.UsedLoRA],
+                      upscale: Int, to target: URL) throws -> String {
         var rgb = rgbImage(image)
         if upscale > 1 { rgb = rgb.resized(width: rgb.width * upscale, height: rgb.height * upscale, filter: .bicubic) }
-        let parameters = request.a1111Parameters(modelName: model.name, precision: model.precision, upscale: upscale)
+        let parameters = request.a1111Parameters(modelName: model.name, precision: model.precision, loras: loras,
+                                                 upscale: upscale)
         let text = [(key: "parameters", value: parameters)]
         try OutputPath.createFolder(target.deletingLastPathComponent())
         let base = target.deletingPathExtension().lastPathComponent
@@ -74,15 +75,22 @@ extension GenerationRequest {
     /// `Key: value` pairs. Newlines inside the prompts are kept (A1111 does the same); commas in
     /// the model name are replaced because readers split that line on ", ". An image-to-image
     /// render records its strength as A1111's img2img does (`Denoising strength: 0.75`, Python's
-    /// float formatting, which Swift's Double shares). An enlargement is recorded with A1111's
-    /// keys for post-processing upscales.
-    func a1111Parameters(modelName: String, precision: Precision, upscale: Int) -> String {
+    /// float formatting, which Swift's Double shares). LoRAs are listed as A1111 lists them
+    /// (`Lora hashes: "name: hash, …"`, names without `:` and `,`), and with their strengths
+    /// (`LoRAs: "name: 0.8, …"`), since `--lora` ones appear in no prompt tag. An enlargement is
+    /// recorded with A1111's keys for post-processing upscales.
+    func a1111Parameters(modelName: String, precision: Precision, loras: [Pipeline.UsedLoRA] = [],
+                         upscale: Int) -> String {
         var lines = [prompt]
         if !negativePrompt.isEmpty { lines.append("Negative prompt: \(negativePrompt)") }
         let model = modelName.replacingOccurrences(of: ",", with: " ")
+        func listed(_ value: (Pipeline.UsedLoRA) -> String) -> String {
+            "\"" + loras.map { $0.name.filter { $0 != ":" && $0 != "," } + ": " + value($0) }.joined(separator: ", ") + "\""
+        }
         lines.append("Steps: \(steps), Sampler: \(sampler.a1111Name), CFG scale: \(formatScale(guidanceScale)), "
                      + "Seed: \(seed), Size: \(width)x\(height), Model: \(model), "
                      + (initImage != nil ? "Denoising strength: \(strength), " : "")
+                     + (loras.isEmpty ? "" : "Lora hashes: \(listed(\.shortHash)), LoRAs: \(listed { "\($0.strength)" }), ")
                      + "Decoder: \(decoder.rawValue), Precision: \(precision.rawValue)"
                      + (upscale > 1 ? ", Postprocess upscale by: \(upscale), Postprocess upscaler: Bicubic" : ""))
         return lines.joined(separator: "\n")

@@ -215,11 +215,12 @@ struct Shard: Equatable {
     func contains(position: Int) -> Bool { position % count == index }
 }
 
-/// A file-name-safe short form of a prompt: lower-case words joined by '-', at most 48 characters.
+/// A file-name-safe short form of a prompt: lower-case words joined by '-', at most 48 characters,
+/// without its `<lora:…>` tags.
 func slug(_ prompt: String) -> String {
     var result = ""
     var pendingDash = false
-    for scalar in prompt.lowercased().unicodeScalars {
+    for scalar in PromptLoRATags.removing(from: prompt).lowercased().unicodeScalars {
         if CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII {
             if pendingDash && !result.isEmpty { result.append("-") }
             result.unicodeScalars.append(scalar)

@@ -22,7 +22,16 @@ public struct DiffusionModel: Sendable {
     /// The folder's `imagine.json` (empty for single files and folders without one).
     public var recommended: RecommendedSettings
     /// What the weight matrices were loaded in (and so the matrix products run in).
-    public var precision: Precision = .fp32
+    public var precision: Precision
+    /// The text encoder's and U-Net's weights as stored (memory-mapped files whose pages are
+    /// released after each read), kept so that LoRAs can be merged in and taken out again by
+    /// rebuilding those two models from them.
+    let textEncoderWeights: Weights
+    let unetWeights: Weights
+    let textEncoderConfig: CLIPTextConfig
+    /// The LoRAs merged into the text encoder and into the U-Net now, in the order given.
+    public private(set) var textEncoderLoRAs: [LoRAReference] = []
+    public private(set) var unetLoRAs: [LoRAReference] = []
 
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
     public var vaeScaleFactor: Int { vae.scaleFactor }
@@ -38,14 +47,20 @@ public struct DiffusionModel: Sendable {
         }
     }
 
-    public init(name: String, tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel,
+    /// Builds the text encoder and the U-Net from their weights.
+    public init(name: String, tokenizer: CLIPTokenizer, textEncoderWeights: Weights, textEncoderConfig: CLIPTextConfig,
+                unetWeights: Weights, unetConfig: UNetConfig,
                 vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
-                schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) {
+                schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) throws {
         self.name = name
         self.tokenizer = tokenizer
-        self.textEncoder = textEncoder
-        self.unet = unet
-        self.unetConfig = unet.config
+        self.textEncoder = try CLIPTextModel(textEncoderWeights, config: textEncoderConfig)
+        self.unet = try UNet2DConditionModel(unetWeights, config: unetConfig)
+        self.textEncoderWeights = textEncoderWeights
+        self.unetWeights = unetWeights
+        self.textEncoderConfig = textEncoderConfig
+        self.unetConfig = unetConfig
+        self.precision = unetWeights.precision
         self.vae = vae
         self.tinyDecoder = tinyDecoder
         self.latentPreview = latentPreview
@@ -76,21 +91,22 @@ public struct DiffusionModel: Sendable {
                                  reason: "not a complete diffusers folder: missing \(missing.joined(separator: ", "))")
         }
         let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
-        let unet = try UNet2DConditionModel(folder: folder.appendingPathComponent("unet"), precision: precision)
-        var model = DiffusionModel(
+        let unetFolder = folder.appendingPathComponent("unet"), textFolder = folder.appendingPathComponent("text_encoder")
+        let unetConfig = try UNetConfig(contentsOf: unetFolder.appendingPathComponent("config.json"))
+        return try DiffusionModel(
             name: folder.lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer")),
-            textEncoder: try CLIPTextModel(folder: folder.appendingPathComponent("text_encoder"), precision: precision),
-            unet: unet,
+            textEncoderWeights: Weights(try ShardedStore(folder: textFolder), precision: precision),
+            textEncoderConfig: try CLIPTextConfig(contentsOf: textFolder.appendingPathComponent("config.json")),
+            unetWeights: Weights(try ShardedStore(folder: unetFolder), precision: precision),
+            unetConfig: unetConfig,
             vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae"), precision: precision),
             tinyDecoder: fm.fileExists(atPath: tinyFolder.path) || tinyDecoder != nil
                 ? try TinyAutoencoder(folder: tinyFolder, precision: precision) : nil,
-            latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unet.config),
+            latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unetConfig),
             schedulerConfig: try SchedulerConfig(
                 contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")),
             recommended: try RecommendedSettings.load(folder: folder))
-        model.precision = precision
-        return model
     }
 }
 
@@ -158,17 +174,62 @@ extension DiffusionModel {
         scheduler.predictionType = predictionType
             ?? checkpoint.predictionType.flatMap(PredictionType.init(rawValue:))
             ?? (checkpoint.family == .sd2 ? .vPrediction : .epsilon)
-        let unet = try UNet2DConditionModel(Weights(checkpoint.unet, precision: precision), config: checkpoint.unetConfig)
-        var model = DiffusionModel(
+        return try DiffusionModel(
             name: file.deletingPathExtension().lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: tokenizerFolder),
-            textEncoder: try CLIPTextModel(Weights(checkpoint.textEncoder, precision: precision), config: checkpoint.textEncoderConfig),
-            unet: unet,
+            textEncoderWeights: Weights(checkpoint.textEncoder, precision: precision),
+            textEncoderConfig: checkpoint.textEncoderConfig,
+            unetWeights: Weights(checkpoint.unet, precision: precision),
+            unetConfig: checkpoint.unetConfig,
             vae: try AutoencoderKL(Weights(checkpoint.vae, precision: precision), config: checkpoint.vaeConfig),
             tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0, precision: precision) },
             latentPreview: checkpoint.family == .sd2 ? .sd21 : .sd15,
             schedulerConfig: scheduler)
-        model.precision = precision
-        return model
+    }
+}
+
+extension DiffusionModel {
+    /// Merges `loras` (each file at its strength, added up) into the text encoder and the U-Net, in
+    /// place of whatever set was merged before: each of the two that the change concerns is rebuilt
+    /// from its stored weights with the LoRAs' changes added, so taking LoRAs out (an empty list)
+    /// restores exactly the weights as loaded, and nothing is added per step. A released text encoder
+    /// is not rebuilt (its prompts were encoded before; see `Pipeline`). `textEncoderOnly` leaves
+    /// the U-Net as it is.
+    public mutating func apply(loras: [(file: LoRAFile, strength: Float)], textEncoderOnly: Bool = false) throws {
+        func references(_ component: LoRAComponent) -> [LoRAReference] {
+            loras.filter { $0.file.modules.contains { $0.component == component } }
+                .map { LoRAReference(url: $0.file.url, strength: $0.strength) }
+        }
+        func mergedWeights(_ weights: Weights, _ component: LoRAComponent) throws -> Weights {
+            var deltas: [String: [WeightDelta]] = [:]
+            for (file, strength) in loras {
+                deltas.merge(try file.deltas(for: component, in: weights.store, strength: strength)) { $0 + $1 }
+            }
+            return Weights(LoRAMergedStore(base: weights.store, deltas: deltas), prefix: weights.prefix,
+                           precision: weights.precision)
+        }
+        if let file = loras.first(where: { $0.file.modules.contains { $0.component == .textEncoder2 } })?.file {
+            throw LoRAError(file: file.url.path, reason: "adapts a second text encoder (an SDXL LoRA); \(name) has one")
+        }
+        let textSet = references(.textEncoder), unetSet = references(.unet)
+        // Check every file against both models before either is rebuilt.
+        let textWeights = textSet == textEncoderLoRAs ? nil : try mergedWeights(textEncoderWeights, .textEncoder)
+        let unetMerged = unetSet == unetLoRAs || textEncoderOnly ? nil : try mergedWeights(unetWeights, .unet)
+        if let textWeights, textEncoder != nil {
+            textEncoder = try CLIPTextModel(textWeights, config: textEncoderConfig)
+        }
+        textEncoderLoRAs = textSet
+        if let unetMerged {
+            guard unet != nil else { throw GenerationError("the U-Net was released; nothing more can be rendered") }
+            unet = nil  // the old weights go before the new ones are built
+            do {
+                unet = try UNet2DConditionModel(unetMerged, config: unetConfig)
+                unetLoRAs = unetSet
+            } catch {
+                unet = try? UNet2DConditionModel(unetWeights, config: unetConfig)
+                unetLoRAs = []
+                throw error
+            }
+        }
     }
 }

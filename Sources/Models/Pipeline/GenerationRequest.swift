@@ -1,3 +1,4 @@
+import Foundation
 /// Everything that determines one picture. The same request on the same model gives the same
 /// pixels on any run and thread count.
 public struct GenerationRequest: Sendable, Equatable {
@@ -11,6 +12,11 @@ public struct GenerationRequest: Sendable, Equatable {
     public var height: Int
     public var sampler: SamplerKind
     public var decoder: DecoderKind
+    /// LoRAs merged into the model for this request, each at its strength (`--lora`); the
+    /// prompt's `<lora:NAME:STRENGTH>` tags add theirs (`Pipeline.loras(for:)`).
+    public var loras: [LoRAReference] = []
+    /// Where the prompt's `<lora:NAME…>` tags find `NAME.safetensors` (`--lora-dir`).
+    public var loraDirectory: URL?
     /// img2img: the picture to start from, encoded by the VAE and noised to the timestep
     /// `strength` selects; nil starts from pure noise (text-to-image).
     public var initImage: InitImage?

@@ -24,6 +24,8 @@ public final class Pipeline: @unchecked Sendable {
     private var encodings: [String: PromptEncoding] = [:]
     private var encodingOrder: [String] = []
     private let cacheCapacity = 64
+    /// LoRA files read so far, by path: switching between LoRAs (the live preview) reads each once.
+    private var loraFiles: [URL: LoRAFile] = [:]
     /// Built from the VAE's weights by the first image-to-image request (text-to-image never
     /// loads it). Guarded by `encoderLock`, as is `posteriors`.
     private var imageEncoder: AutoencoderKL.ImageEncoder?
@@ -63,11 +65,13 @@ public final class Pipeline: @unchecked Sendable {
         public let truncation: (tokens: Int, limit: Int)?
     }
 
-    /// `prompt` tokenised once and encoded, cached. Throws for a prompt not encoded before the
-    /// text encoder was released.
+    /// `prompt` tokenised once and encoded by the text encoder with the LoRAs merged into it now,
+    /// cached. Its `<lora:…>` tags are not part of the text. Throws for a prompt not encoded
+    /// before the text encoder was released.
     public func encode(_ prompt: String) throws -> PromptEncoding {
+        let key = encodingKey(prompt)
         cacheLock.lock()
-        if let cached = encodings[prompt] {
+        if let cached = encodings[key] {
             cacheLock.unlock()
             return cached
         }
@@ -75,18 +79,24 @@ public final class Pipeline: @unchecked Sendable {
         guard let textEncoder = model.textEncoder else {
             throw GenerationError("the text encoder was released before this prompt was encoded")
         }
-        let tokens = model.tokenizer.encode(prompt)
+        let tokens = model.tokenizer.encode(PromptLoRATags.removing(from: prompt))
         let encoding = PromptEncoding(
             states: textEncoder([tokens.ids]).lastHiddenState,
             truncation: tokens.wasTruncated ? (tokens.tokenCount, tokens.maxLength) : nil)
         cacheLock.lock()
-        if encodings[prompt] == nil {
-            encodings[prompt] = encoding
-            encodingOrder.append(prompt)
+        if encodings[key] == nil {
+            encodings[key] = encoding
+            encodingOrder.append(key)
             if encodingOrder.count > cacheCapacity { encodings[encodingOrder.removeFirst()] = nil }
         }
         cacheLock.unlock()
         return encoding
+    }
+
+    /// The cache's key: the same text encodes differently under another set of text-encoder LoRAs.
+    private func encodingKey(_ prompt: String) -> String {
+        model.textEncoderLoRAs.isEmpty ? prompt
+            : model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|") + "\u{0}" + prompt
     }
 
     /// Texts whose encodings a batch may keep when it releases the text encoder: 256 encodings of
@@ -101,19 +111,22 @@ public final class Pipeline: @unchecked Sendable {
     /// Afterwards only these texts render. Not while another thread renders with this pipeline.
     @discardableResult
     public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
-        var texts: [String] = []
-        var seen: Set<String> = []
-        for request in requests {
-            let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
-            for text in needed where seen.insert(text).inserted { texts.append(text) }
-        }
-        guard texts.count <= Self.keptEncodingLimit else { return false }
+        var keys: [String] = []
         var kept: [String: PromptEncoding] = [:]
-        for text in texts { kept[text] = try encode(text) }
+        for request in requests {
+            // A request whose LoRAs cannot be merged is reported when it renders; the rest go on.
+            guard (try? applyLoRAs(try loras(for: request), textEncoderOnly: true)) != nil else { continue }
+            let needed = usesGuidance(request) ? [request.prompt, request.negativePrompt] : [request.prompt]
+            for text in needed where kept[encodingKey(text)] == nil {
+                guard keys.count < Self.keptEncodingLimit else { return false }
+                keys.append(encodingKey(text))
+                kept[encodingKey(text)] = try encode(text)
+            }
+        }
         cacheLock.lock()
         // Nothing is encoded from here on, so nothing is ever evicted.
         encodings = kept
-        encodingOrder = texts
+        encodingOrder = keys
         cacheLock.unlock()
         model.releaseTextEncoder()
         Memory.returnFreedPages()
@@ -146,6 +159,13 @@ public final class Pipeline: @unchecked Sendable {
         }
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
+        }
+        for reference in try loras(for: request) {
+            let file = try loraFile(reference.url)
+            for component in [LoRAComponent.textEncoder, .unet] {
+                _ = try file.deltas(for: component, in: (component == .unet ? model.unetWeights : model.textEncoderWeights).store,
+                                    strength: reference.strength)
+            }
         }
         let memory = workingMemory(request)
         guard memory.bytes <= memoryLimit else {
@@ -181,6 +201,42 @@ public final class Pipeline: @unchecked Sendable {
         WorkingMemory(request: request, model: model, guidance: usesGuidance(request))
     }
 
+    /// The LoRAs `request` merges: its own list, then those its prompt's tags name.
+    public func loras(for request: GenerationRequest) throws -> [LoRAReference] {
+        request.loras + (try PromptLoRATags.references(in: request.prompt, directory: request.loraDirectory))
+    }
+
+    /// A LoRA as a picture's metadata names it.
+    public struct UsedLoRA: Sendable, Equatable {
+        public let name: String
+        /// A1111's short hash of the file (`LoRAFile.shortHash`).
+        public let shortHash: String
+        public let strength: Float
+    }
+
+    /// The LoRAs `request` merges, with their hashes, for its picture's metadata.
+    public func usedLoRAs(for request: GenerationRequest) throws -> [UsedLoRA] {
+        try loras(for: request).map { UsedLoRA(name: $0.name, shortHash: try loraFile($0.url).shortHash, strength: $0.strength) }
+    }
+
+    /// The LoRA file at `url`, read once.
+    public func loraFile(_ url: URL) throws -> LoRAFile {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let file = loraFiles[url] { return file }
+        let file = try LoRAFile(url: url)
+        loraFiles[url] = file
+        return file
+    }
+
+    /// Merges `loras` into the model in place of the set merged now (see `DiffusionModel.apply`);
+    /// nothing happens when the set is unchanged. `textEncoderOnly`: the U-Net keeps its set (a
+    /// batch encoding all its prompts first).
+    func applyLoRAs(_ loras: [LoRAReference], textEncoderOnly: Bool = false) throws {
+        let files = try loras.map { (file: try loraFile($0.url), strength: $0.strength) }
+        try model.apply(loras: files, textEncoderOnly: textEncoderOnly)
+    }
+
     /// Guidance runs the U-Net on [negative, prompt] together, unless the scale turns it off or the
     /// U-Net takes the scale as an embedding (LCM).
     func usesGuidance(_ request: GenerationRequest) -> Bool {
@@ -203,6 +259,7 @@ public final class Pipeline: @unchecked Sendable {
                          onStep: (Progress) -> Void = { _ in },
                          isCancelled: @escaping () -> Bool = { false }) throws -> Result {
         try validate(request)
+        try applyLoRAs(try loras(for: request))
         let prompt = try encode(request.prompt)
         let latents = try sample(request, prompt: prompt, initialNoise: initialNoise, onStep: onStep,
                                  isCancelled: isCancelled)

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
             here, in PyTorch and in OpenVINO on the same weights and inputs, and prints the ratios.
             """,
         subcommands: [BenchTable.self, BenchGenerate.self, BenchTextEncoder.self, BenchComponent.self, BenchLive.self,
-                      BenchGraphics.self])
+                      BenchGraphics.self, BenchLoRA.self])
 }
 
 struct BenchTextEncoder: ParsableCommand {
