@@ -235,6 +235,12 @@ struct Generate: ParsableCommand {
                     continue
                 }
             }
+            if job.strength != nil && request.initImage == nil {
+                printError("error: prompt \(job.number) (\(location)): \"strength\" needs an init image "
+                           + "(the line's \"init_image\" or --init-image)")
+                failures += 1
+                continue
+            }
             if dryRun {
                 do {
                     try pipeline.validate(request)

@@ -142,6 +142,7 @@ import Testing
                 #"{"prompt": "bad strength", "init_image": "photo.png", "strength": "a lot"}"#,  // 10
                 #"{"prompt": "grey", "init_image": "grey-40x24.jpg", "strength": 1}"#,    // 11
                 "plain text to image",                                                     // 12
+                #"{"prompt": "no picture", "strength": 0.5}"#,                             // 13
             ]
             try lines.joined(separator: "\n").write(to: dir.appendingPathComponent("p.jsonl"), atomically: true, encoding: .utf8)
             let run = try Imagine.generate(["--prompts", "p.jsonl", "--out-dir", "out"], in: dir)
@@ -161,7 +162,8 @@ import Testing
             #expect(reported(8, "refused: it is an absolute path"), "\(run)")
             #expect(reported(9, "int(4 × 0.1) = 0 steps"), "\(run)")
             #expect(reported(10, "\"strength\" must be a number"), "\(run)")
-            #expect(errors.count == 9, "\(run)")
+            #expect(reported(13, "\"strength\" needs an init image"), "\(run)")
+            #expect(errors.count == 10, "\(run)")
             let grey = try PNGChunks(contentsOf: dir.appendingPathComponent("out/00011-grey.png"))
             #expect(grey.width == 40 && grey.height == 24)
             let plain = try PNGChunks(contentsOf: dir.appendingPathComponent("out/00012-plain-text-to-image.png"))
