@@ -75,12 +75,26 @@ import Testing
         #expect(pipeline.model.unetLoRAs.isEmpty && pipeline.model.textEncoderLoRAs.isEmpty)
     }
 
+    /// A batch encodes every prompt under its own LoRAs before the text encoder is freed: the
+    /// pictures equal those of a pipeline that keeps its text encoder.
+    @Test func aBatchEncodesEachPromptUnderItsOwnLoRAs() throws {
+        let byName = Dictionary(uniqueKeysWithValues: Self.cases.cases.map { ($0.name, $0) })
+        let requests = try ["kohya", "none", "peft"].map { try Self.request(byName[$0]!) }
+        let batch = Pipeline(model: try DiffusionModel.load(path: FixturePaths.url("pipeline/tiny-sd")))
+        #expect(try batch.encodeAllThenReleaseTextEncoder(for: requests))
+        #expect(batch.model.textEncoder == nil)
+        for (request, name) in zip(requests, ["kohya", "none", "peft"]) {
+            let image = try batch.generate(request).image
+            #expect(PipelineTests.psnr(image, try Self.expectedImage(name)) >= 40, "\(name)")
+        }
+    }
+
     @Test func layoutsAreRecognisedWithTheirScales() throws {
         let kohya = try LoRAFile(url: FixturePaths.url("lora/kohya.safetensors"))
         #expect(kohya.format == .kohya)
         #expect(kohya.modules.contains { $0.component == .textEncoder })
         // LoCon: a 3×3 down convolution on a resnet.
-        #expect(kohya.modules.contains { $0.down.shape.count == 4 && $0.down.shape[2] == 3 })
+        #expect(kohya.modules.contains { $0.downShape.count == 4 && $0.downShape[2] == 3 })
         let rank4 = try #require(kohya.modules.first { $0.component == .unet && $0.rank == 4 })
         #expect(rank4.scale == 1.5 / 4)
         let peft = try LoRAFile(url: FixturePaths.url("lora/peft.safetensors"))

@@ -17,9 +17,12 @@ enum SHA256 {
     static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        // The message schedule, allocated once: a LoRA of 100 MB is 1.6 million blocks.
+        let schedule = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        defer { schedule.deallocate() }
         let fullBlocks = bytes.count / 64
         for block in 0..<fullBlocks {
-            compress(&state, UnsafeRawBufferPointer(rebasing: bytes[(block * 64)..<(block * 64 + 64)]))
+            compress(&state, bytes.baseAddress! + block * 64, schedule)
         }
         // The tail, a 1 bit, zeros, and the message length in bits (big-endian) fill one or two blocks.
         var tail = [UInt8](bytes[(fullBlocks * 64)...])
@@ -28,9 +31,7 @@ enum SHA256 {
         let bitCount = UInt64(bytes.count) * 8
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitCount >> UInt64(shift))) }
         tail.withUnsafeBytes { padded in
-            for block in 0..<(padded.count / 64) {
-                compress(&state, UnsafeRawBufferPointer(rebasing: padded[(block * 64)..<(block * 64 + 64)]))
-            }
+            for block in 0..<(padded.count / 64) { compress(&state, padded.baseAddress! + block * 64, schedule) }
         }
         return state.map { word in
             let digits = String(word, radix: 16)
@@ -38,9 +39,9 @@ enum SHA256 {
         }.joined()
     }
 
-    private static func compress(_ state: inout [UInt32], _ block: UnsafeRawBufferPointer) {
+    private static func compress(_ state: inout [UInt32], _ block: UnsafeRawPointer, _ w: UnsafeMutablePointer<UInt32>) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
+        let block = block.assumingMemoryBound(to: UInt8.self)
         for i in 0..<16 {
             w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8
                 | UInt32(block[4 * i + 3])
@@ -51,8 +52,9 @@ enum SHA256 {
             w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
         }
         var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+        let constants = roundConstants
         for i in 0..<64 {
-            let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ roundConstants[i] &+ w[i]
+            let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ constants[i] &+ w[i]
             let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
             (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
         }

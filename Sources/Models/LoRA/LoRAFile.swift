@@ -36,19 +36,31 @@ public enum LoRAModuleName: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One adapted layer: ΔW = (alpha / rank) · up · down, with down [rank, in] or a convolution's
-/// [rank, in, k, k] (LoCon), and up [out, rank] or [out, rank, 1, 1].
+/// [rank, in, k, k] (LoCon), and up [out, rank] or [out, rank, 1, 1]. The weights stay in the
+/// memory-mapped file until a merge reads them, so a LoRA costs no memory between merges (an
+/// LCM-LoRA is 270 MB as fp32).
 public struct LoRAModule: Sendable {
     public let component: LoRAComponent
     public let name: LoRAModuleName
     /// The file's key for `down`, for messages.
     public let key: String
-    public let down: Tensor
-    public let up: Tensor
+    let upKey: String
+    public let downShape: [Int]
+    public let upShape: [Int]
     /// The factor on up · down at strength 1: alpha / rank (or alpha / √rank for rank-stabilised
     /// PEFT adapters), 1 when the file gives no alpha.
     public let scale: Float
+    let file: SafetensorsFile
 
-    public var rank: Int { down.shape[0] }
+    public var rank: Int { downShape[0] }
+    /// The size of the weight it changes, viewed as [out, rest].
+    var outputs: Int { upShape[0] }
+    var columns: Int { downShape.reduce(1, *) / rank }
+
+    /// up [out, rank] and down [rank, columns] as fp32.
+    func weights() throws -> (up: Tensor, down: Tensor) {
+        (try LoRAFile.readTensor(file, upKey), try LoRAFile.readTensor(file, key))
+    }
 }
 
 /// A problem with a LoRA file: its path, the key at fault when there is one, and what is wrong.
@@ -142,8 +154,7 @@ public struct LoRAFile: Sendable {
         var modules: [LoRAModule] = []
         for key in keys.sorted() where key.hasSuffix(".lora_A.weight") {
             let (component, path) = try componentAndPath(String(key.dropLast(".lora_A.weight".count)), file: file, key: key)
-            let down = try file.tensor(key)
-            let alpha = adapters.alpha(for: path, component: component, rank: down.shape.first ?? 1)
+            let alpha = adapters.alpha(for: path, component: component, rank: file.info(key)?.shape.first ?? 1)
             modules.append(try module(file, component: component, name: .path(path), downKey: key,
                                       upKey: String(key.dropLast("lora_A.weight".count)) + "lora_B.weight",
                                       alpha: alpha.value, rankStabilised: alpha.rankStabilised))
@@ -196,20 +207,23 @@ public struct LoRAFile: Sendable {
 
     static func module(_ file: SafetensorsFile, component: LoRAComponent, name: LoRAModuleName, downKey: String,
                        upKey: String, alpha: Float?, rankStabilised: Bool = false) throws -> LoRAModule {
-        guard file.contains(upKey) else {
+        guard let downInfo = file.info(downKey), let upInfo = file.info(upKey) else {
             throw LoRAError(file: file.url.path, key: downKey, reason: "has no matching \(upKey)")
         }
-        let down = try readTensor(file, downKey), up = try readTensor(file, upKey)
-        let rank = down.shape.first ?? 0
+        for info in [downInfo, upInfo] where ![.f32, .f16, .bf16].contains(info.dtype) {
+            throw LoRAError(file: file.url.path, key: info.name, reason: "dtype \(info.dtype.rawValue) (expected F32, F16 or BF16)")
+        }
+        let down = downInfo.shape, up = upInfo.shape
+        let rank = down.first ?? 0
         // up is [out, rank] or a 1×1 convolution's [out, rank, 1, 1].
-        guard rank > 0, down.shape.count == 2 || down.shape.count == 4, up.shape.count == down.shape.count,
-              up.shape[1] == rank, up.shape.dropFirst(2).allSatisfy({ $0 == 1 })
+        guard rank > 0, down.count == 2 || down.count == 4, up.count == down.count, up[1] == rank,
+              up.dropFirst(2).allSatisfy({ $0 == 1 })
         else {
-            throw LoRAError(file: file.url.path, key: downKey,
-                            reason: "down \(down.shape) and up \(up.shape) do not form a LoRA pair")
+            throw LoRAError(file: file.url.path, key: downKey, reason: "down \(down) and up \(up) do not form a LoRA pair")
         }
         let scale: Float = alpha.map { rankStabilised ? $0 / Float(rank).squareRoot() : $0 / Float(rank) } ?? 1
-        return LoRAModule(component: component, name: name, key: downKey, down: down, up: up, scale: scale)
+        return LoRAModule(component: component, name: name, key: downKey, upKey: upKey, downShape: down, upShape: up,
+                          scale: scale, file: file)
     }
 
     static func readTensor(_ file: SafetensorsFile, _ key: String) throws -> Tensor {

@@ -51,11 +51,11 @@ struct WeightDelta: Sendable {
     let strength: Float
 
     /// weight += strength · scale · up · down, over the weight's values viewed as [out, rest].
-    func add(to weight: inout Tensor) {
-        let out = module.up.shape[0], rank = module.rank
-        let columns = module.down.count / rank
-        module.up.data.withUnsafeBufferPointer { up in
-            module.down.data.withUnsafeBufferPointer { down in
+    func add(to weight: inout Tensor) throws {
+        let out = module.outputs, rank = module.rank, columns = module.columns
+        let (upWeight, downWeight) = try module.weights()
+        upWeight.data.withUnsafeBufferPointer { up in
+            downWeight.data.withUnsafeBufferPointer { down in
                 weight.data.withUnsafeMutableBufferPointer { w in
                     gemm(m: out, n: columns, k: rank, alpha: strength * module.scale,
                          a: MatrixOperand(fp32: up.baseAddress!, leadingDimension: rank),
@@ -81,7 +81,7 @@ struct LoRAMergedStore: TensorStore {
 
     func tensor(_ key: String) throws -> Tensor {
         var tensor = try base.tensor(key)
-        for delta in deltas[key] ?? [] { delta.add(to: &tensor) }
+        for delta in deltas[key] ?? [] { try delta.add(to: &tensor) }
         return tensor
     }
 
@@ -105,7 +105,7 @@ extension LoRAFile {
                                 reason: "matches no layer of the model's \(component.rawValue) (\(module.name))")
             }
             let shape = store.shape(of: key) ?? []
-            let out = module.up.shape[0], columns = module.down.count / module.rank
+            let out = module.outputs, columns = module.columns
             guard shape.first == out, shape.reduce(1, *) == out * columns else {
                 throw LoRAError(file: url.path, key: module.key,
                                 reason: "changes a [\(out), \(columns)] weight but \(key) is \(shape)")

@@ -189,6 +189,17 @@ extension DiffusionModel {
 }
 
 extension DiffusionModel {
+    /// Throws, naming the file and the key, for a module of `file` that this model has no layer for
+    /// or whose shape does not fit its layer.
+    public func check(_ file: LoRAFile) throws {
+        if let module = file.modules.first(where: { $0.component == .textEncoder2 }) {
+            throw LoRAError(file: file.url.path, key: module.key,
+                            reason: "adapts a second text encoder (an SDXL LoRA); \(name) has one")
+        }
+        _ = try file.deltas(for: .textEncoder, in: textEncoderWeights.store, strength: 1)
+        _ = try file.deltas(for: .unet, in: unetWeights.store, strength: 1)
+    }
+
     /// Merges `loras` (each file at its strength, added up) into the text encoder and the U-Net, in
     /// place of whatever set was merged before: each of the two that the change concerns is rebuilt
     /// from its stored weights with the LoRAs' changes added, so taking LoRAs out (an empty list)
@@ -208,11 +219,8 @@ extension DiffusionModel {
             return Weights(LoRAMergedStore(base: weights.store, deltas: deltas), prefix: weights.prefix,
                            precision: weights.precision)
         }
-        if let file = loras.first(where: { $0.file.modules.contains { $0.component == .textEncoder2 } })?.file {
-            throw LoRAError(file: file.url.path, reason: "adapts a second text encoder (an SDXL LoRA); \(name) has one")
-        }
+        for (file, _) in loras { try check(file) }
         let textSet = references(.textEncoder), unetSet = references(.unet)
-        // Check every file against both models before either is rebuilt.
         let textWeights = textSet == textEncoderLoRAs ? nil : try mergedWeights(textEncoderWeights, .textEncoder)
         let unetMerged = unetSet == unetLoRAs || textEncoderOnly ? nil : try mergedWeights(unetWeights, .unet)
         if let textWeights, textEncoder != nil {

@@ -160,13 +160,7 @@ public final class Pipeline: @unchecked Sendable {
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
-        for reference in try loras(for: request) {
-            let file = try loraFile(reference.url)
-            for component in [LoRAComponent.textEncoder, .unet] {
-                _ = try file.deltas(for: component, in: (component == .unet ? model.unetWeights : model.textEncoderWeights).store,
-                                    strength: reference.strength)
-            }
-        }
+        for reference in try loras(for: request) { try model.check(try loraFile(reference.url)) }
         let memory = workingMemory(request)
         guard memory.bytes <= memoryLimit else {
             throw GenerationError(
