@@ -23,9 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libpng-dev, libncursesw5-dev, libchafa-dev).
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev, libncursesw5-dev, libchafa-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         // No pkg-config for ncursesw: it only adds -D flags, which SwiftPM drops with a warning;
         // the module map links the libraries and shim.h switches on the wide-character API.
         .systemLibrary(name: "CCurses", providers: [.apt(["libncursesw5-dev"])]),
@@ -67,8 +68,10 @@ let package = Package(
         // PNG output. The libpng call sequence lives in C because libpng reports errors by
         // longjmp, which must never cross Swift frames.
         .target(name: "CPNGWriter", dependencies: ["CPNG"], path: "Sources/CPNGWriter"),
-        // PNG files in (any kind, as RGB) and out (atomic, with text metadata); knows nothing of models.
-        .target(name: "ImageIO", dependencies: ["CPNGWriter", "CPNG"], swiftSettings: swiftSettings),
+        // JPEG input. The libjpeg call sequence lives in C for the same reason: its errors longjmp.
+        .target(name: "CJPEGReader", dependencies: ["CJPEG"], path: "Sources/CJPEGReader"),
+        // PNG and JPEG files in (as RGB) and PNG out (atomic, with text metadata); knows nothing of models.
+        .target(name: "ImageIO", dependencies: ["CPNGWriter", "CPNG", "CJPEGReader"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Kernels"], swiftSettings: swiftSettings),
         // Decoders for kitty, sixel and iTerm2 terminal graphics (test support) and the tests of
         // the presenter that are checked with them.

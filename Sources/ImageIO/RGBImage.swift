@@ -39,6 +39,21 @@ public struct RGBImage: Sendable, Equatable {
         self.init(width: width, height: height, pixels: pixels)
     }
 
+    /// Planar [3, height, width] floats in [-1, 1], R plane first, as diffusers' image processor
+    /// hands a picture to the VAE: `pil_to_numpy` divides each byte by 255 in float32, then
+    /// `normalize` computes 2x − 1 (both rounded to float32 as here).
+    public var planarSignedUnit: [Float] {
+        let planeSize = width * height
+        var planes = [Float](repeating: 0, count: 3 * planeSize)
+        for i in 0..<planeSize {
+            for channel in 0..<3 {
+                let unit = Float(pixels[3 * i + channel]) / 255
+                planes[channel * planeSize + i] = 2 * unit - 1
+            }
+        }
+        return planes
+    }
+
     /// diffusers, in float32 throughout: `denormalize` computes `(x * 0.5 + 0.5).clamp(0, 1)`,
     /// then `numpy_to_pil` computes `(v * 255).round().astype("uint8")`. NumPy rounds halves to
     /// even, so 0 → 127.5 → 128 but a value landing on 2.5 gives 2, not 3. NaN survives torch's

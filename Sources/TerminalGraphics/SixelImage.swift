@@ -10,7 +10,7 @@ enum SixelImage {
     static func bytes(_ image: RGBImage, columns: Int, rows: Int, cell: CellSize) -> [UInt8] {
         guard columns > 0, rows > 0, image.width > 0, image.height > 0 else { return [] }
         let width = columns * cell.width, height = rows * cell.height
-        let sized = image.width == width && image.height == height ? image : image.resizedBicubic(width: width, height: height)
+        let sized = image.resized(width: width, height: height, filter: .bicubic)
         let bandedHeight = (height + 5) / 6 * 6
         var rgba = [UInt8](repeating: 0, count: width * bandedHeight * 4)  // transparent below the picture
         for i in 0..<(width * height) {

@@ -24,6 +24,17 @@ struct Generate: ParsableCommand {
             Standard output gets one JSON line per image (path, prompt, seed, settings, \
             seconds) for scripts; a progress bar goes to standard error when it is a terminal.
 
+            IMAGE TO IMAGE: --init-image FILE (a PNG or JPEG; a JSONL line's "init_image", \
+            relative to the prompt file's folder, which it cannot leave) starts from that picture \
+            as diffusers' StableDiffusionImg2ImgPipeline does: the VAE encodes it, it is noised \
+            to the step --strength selects (JSONL "strength"; 0…1, default 0.8) and only the last \
+            int(steps × strength) steps run, so steps × strength must be at least 1. It renders \
+            at \(InitImageFile.sizeRule). Pictures are read as diffusers' load_image reads them: \
+            greyscale becomes RGB, alpha is dropped (not blended), a JPEG's EXIF orientation \
+            turns it upright, CMYK JPEGs are refused, and so is anything over \(InitImageFile.maximumPixels) \
+            pixels (64 megapixels), before it is decoded. A bad picture on one line is reported \
+            and the other lines still render.
+
             --shard i/n renders only prompts at positions p (0-based, in file order) with \
             p mod n = i, so n machines given the same file and i = 0…n−1 split the work.
 
@@ -40,6 +51,7 @@ struct Generate: ParsableCommand {
               imagine generate --model sd-turbo --steps 1 --cfg 0 "a red apple"
               imagine generate --model sd15 --prompts p.jsonl --out-dir out --seed 42
               imagine generate --model sd15 --prompts p.txt --shard 3/10 --resume
+              imagine generate --model sd-turbo --init-image cat.jpg --strength 0.5 --steps 2 "a tiger"
             """)
 
     @Argument(help: "Prompts to render (or use --prompts).")
@@ -80,6 +92,16 @@ struct Generate: ParsableCommand {
     var negative = ""
 
     @Option(help: ArgumentHelp(
+        "Start from this picture (PNG or JPEG) instead of pure noise: image to image (see below).",
+        valueName: "file"))
+    var initImage: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "How much of the init image is redrawn, 0…1: only the last int(steps × strength) steps run "
+            + "(default: 0.8, diffusers' default).", valueName: "s"))
+    var strength: Double?
+
+    @Option(help: ArgumentHelp(
         "The decoder: vae (full quality), tiny (TAESD, fast), latent (a colour sketch) (default: the model's "
             + "imagine.json, else vae).", valueName: "name"))
     var decoder: DecoderKind?
@@ -113,6 +135,9 @@ struct Generate: ParsableCommand {
         if prompts.isEmpty == (promptFile == nil) {
             throw ValidationError("give prompts as arguments or --prompts FILE (not both)")
         }
+        if strength != nil && initImage == nil && promptFile == nil {
+            throw ValidationError("--strength needs --init-image (or a prompt file whose lines set \"init_image\")")
+        }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard must be i/n with 0 ≤ i < n, got '\(shard)'") }
     }
 
@@ -143,6 +168,13 @@ struct Generate: ParsableCommand {
         defaults.sampler = sampler ?? defaults.sampler
         defaults.decoder = decoder ?? defaults.decoder
         try loraOptions.apply(to: &defaults)
+        defaults.strength = strength ?? GenerationRequest.defaultStrength
+        let images = InitImageCache()
+        if let initImage {
+            let image = try reportingErrors { try images.read(initImage) }
+            defaults.start(from: image, strength: defaults.strength, width: width, height: height,
+                           scaleFactor: pipeline.model.vaeScaleFactor)
+        }
 
         // The flags alone must make a request the model and machine can serve: a bad one fails
         // once here, not once per prompt. Each prompt-file line is checked the same way when it renders.
@@ -193,6 +225,28 @@ struct Generate: ParsableCommand {
                 target = try targetPath(job, request, outputDirectory)
             } catch {
                 printError("error: prompt \(job.number) (\(location)): \(error)")
+                failures += 1
+                continue
+            }
+            // A line's own picture, read when its turn comes: a bad one fails that line only.
+            var request = request
+            if let name = job.initImage {
+                do {
+                    // Only prompt-file lines name their own picture.
+                    let folder = URL(fileURLWithPath: promptFile!).deletingLastPathComponent()
+                    let image = try images.read(try OutputPath.join(name, under: folder).path)
+                    request.start(from: image, strength: job.strength ?? defaults.strength,
+                                  width: job.width ?? width, height: job.height ?? height,
+                                  scaleFactor: pipeline.model.vaeScaleFactor)
+                } catch {
+                    printError("error: prompt \(job.number) (\(location)): \(error)")
+                    failures += 1
+                    continue
+                }
+            }
+            if job.strength != nil && request.initImage == nil {
+                printError("error: prompt \(job.number) (\(location)): \"strength\" needs an init image "
+                           + "(the line's \"init_image\" or --init-image)")
                 failures += 1
                 continue
             }
@@ -280,10 +334,27 @@ struct Generate: ParsableCommand {
             "sampler": r.sampler.rawValue, "decoder": r.decoder.rawValue, "precision": precision.rawValue,
             "upscale": upscale,
         ]
+        if let initImage = r.initImage {
+            object["init_image"] = initImage.name
+            object["strength"] = r.strength
+        }
         if let seconds { object["seconds"] = (seconds * 1000).rounded() / 1000 }
         if !loras.isEmpty { object["loras"] = loras.map { ["path": $0.url.path, "strength": $0.strength] } }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The last init image read, kept for the lines that follow with the same one: read once, and
+/// the pipeline's encoding of it is reused.
+final class InitImageCache {
+    private var last: (path: String, image: InitImage)?
+
+    func read(_ path: String) throws -> InitImage {
+        if let last, last.path == path { return last.image }
+        let image = try InitImageFile.read(path)
+        last = (path, image)
+        return image
     }
 }
 

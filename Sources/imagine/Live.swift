@@ -40,6 +40,7 @@ struct LiveCommand: ParsableCommand {
             EXAMPLES
               imagine live --model ~/models/sd-turbo --out-dir out
               imagine live --model Tests/Fixtures/pipeline/tiny-sd --seed 7
+              imagine live --model ~/models/sd-turbo --init-image photo.jpg --strength 0.5 --steps 2
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -173,11 +174,23 @@ struct LiveRenderOptions: ParsableArguments {
         "The sampler (default: the model's imagine.json, else euler).", valueName: "name"))
     var sampler: SamplerKind?
 
+    @Option(help: ArgumentHelp(
+        "Restyle this picture (PNG or JPEG) as you type: image to image, encoded once. The full render "
+            + "has the picture's size rounded down to multiples of 8, the preview that shape within "
+            + "--preview-size, with enough steps to run --preview-steps of them.", valueName: "file"))
+    var initImage: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "How much of the init image is redrawn, 0…1: only the last int(steps × strength) steps run "
+            + "(default: 0.8).", valueName: "s"))
+    var strength: Double?
+
     func validate() throws {
         if let previewSteps, !(1...2).contains(previewSteps) {
             throw ValidationError("--preview-steps must be 1 or 2, got \(previewSteps)")
         }
         if refineDelayMs < 0 { throw ValidationError("--refine-delay-ms must not be negative, got \(refineDelayMs)") }
+        if strength != nil && initImage == nil { throw ValidationError("--strength needs --init-image") }
     }
 
     /// The model's defaults (the full render at its native size, the preview at most 256²) under
@@ -195,6 +208,11 @@ struct LiveRenderOptions: ParsableArguments {
         settings.sampler = sampler ?? settings.sampler
         settings.loras = try loras?.references() ?? []
         settings.loraDirectory = loras?.directory
+        if let initImage {
+            settings.initImage = try InitImageFile.read(initImage)
+            settings.strength = strength ?? GenerationRequest.defaultStrength
+            settings.scaleFactor = model.vaeScaleFactor
+        }
         for quality in [RenderJob.Kind.preview, .save] {
             try pipeline.validate(settings.request(prompt: "", seed: 0, quality: quality))
         }

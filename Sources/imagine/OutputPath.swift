@@ -11,18 +11,19 @@ enum OutputPath {
         try checked(name).reduce(folder) { $0.appendingPathComponent($1) }
     }
 
-    /// The components of an acceptable relative name, or why it is refused.
-    static func checked(_ name: String) throws -> [String] {
+    /// The components of an acceptable name relative to `base` (how errors name the folder), or
+    /// why it is refused.
+    static func checked(_ name: String, base: String = "--out-dir") throws -> [String] {
         func refuse(_ why: String) -> OutputPathError { OutputPathError(name: name, reason: why) }
         guard !name.isEmpty else { throw refuse("it is empty") }
         guard !name.utf8.contains(0) else { throw refuse("it contains a NUL character") }
-        guard !name.hasPrefix("/") else { throw refuse("it is an absolute path; names are relative to --out-dir") }
-        guard !name.hasPrefix("~") else { throw refuse("'~' is not expanded; names are relative to --out-dir") }
+        guard !name.hasPrefix("/") else { throw refuse("it is an absolute path; names are relative to \(base)") }
+        guard !name.hasPrefix("~") else { throw refuse("'~' is not expanded; names are relative to \(base)") }
         guard !name.hasSuffix("/") else { throw refuse("it names a folder, not a file") }
         let components = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for component in components {
             guard !component.isEmpty else { throw refuse("it has an empty path component ('//')") }
-            guard component != ".." else { throw refuse("'..' would leave --out-dir") }
+            guard component != ".." else { throw refuse("'..' would leave \(base)") }
             guard component != "." else { throw refuse("'.' is not a file name") }
             guard !component.hasPrefix(".") else { throw refuse("'\(component)' is a hidden name (starts with '.')") }
             guard component.utf8.count <= 255 else { throw refuse("a component is \(component.utf8.count) bytes, more than 255") }

@@ -33,7 +33,7 @@ enum PNGOutput {
     static func write(_ image: Tensor, request: GenerationRequest, model: DiffusionModel, loras: [Pipeline.UsedLoRA],
                       upscale: Int, to target: URL) throws -> String {
         var rgb = rgbImage(image)
-        if upscale > 1 { rgb = rgb.resizedBicubic(width: rgb.width * upscale, height: rgb.height * upscale) }
+        if upscale > 1 { rgb = rgb.resized(width: rgb.width * upscale, height: rgb.height * upscale, filter: .bicubic) }
         let parameters = request.a1111Parameters(modelName: model.name, precision: model.precision, loras: loras,
                                                  upscale: upscale)
         let text = [(key: "parameters", value: parameters)]
@@ -73,10 +73,12 @@ extension SamplerKind {
 extension GenerationRequest {
     /// The A1111-style `parameters` text: the prompt, then `Negative prompt: …`, then one line of
     /// `Key: value` pairs. Newlines inside the prompts are kept (A1111 does the same); commas in
-    /// the model name are replaced because readers split that line on ", ". LoRAs are listed as
-    /// A1111 lists them (`Lora hashes: "name: hash, …"`, names without `:` and `,`), and with
-    /// their strengths (`LoRAs: "name: 0.8, …"`), since `--lora` ones appear in no prompt tag. An
-    /// enlargement is recorded with A1111's keys for post-processing upscales.
+    /// the model name are replaced because readers split that line on ", ". An image-to-image
+    /// render records its strength as A1111's img2img does (`Denoising strength: 0.75`, Python's
+    /// float formatting, which Swift's Double shares). LoRAs are listed as A1111 lists them
+    /// (`Lora hashes: "name: hash, …"`, names without `:` and `,`), and with their strengths
+    /// (`LoRAs: "name: 0.8, …"`), since `--lora` ones appear in no prompt tag. An enlargement is
+    /// recorded with A1111's keys for post-processing upscales.
     func a1111Parameters(modelName: String, precision: Precision, loras: [Pipeline.UsedLoRA] = [],
                          upscale: Int) -> String {
         var lines = [prompt]
@@ -87,6 +89,7 @@ extension GenerationRequest {
         }
         lines.append("Steps: \(steps), Sampler: \(sampler.a1111Name), CFG scale: \(formatScale(guidanceScale)), "
                      + "Seed: \(seed), Size: \(width)x\(height), Model: \(model), "
+                     + (initImage != nil ? "Denoising strength: \(strength), " : "")
                      + (loras.isEmpty ? "" : "Lora hashes: \(listed(\.shortHash)), LoRAs: \(listed { "\($0.strength)" }), ")
                      + "Decoder: \(decoder.rawValue), Precision: \(precision.rawValue)"
                      + (upscale > 1 ? ", Postprocess upscale by: \(upscale), Postprocess upscaler: Bicubic" : ""))

@@ -19,6 +19,11 @@ struct PromptJob: Equatable {
     var upscale: Int?
     /// Explicit output name (JSONL `out`), relative to --out-dir (checked by `OutputPath`).
     var out: String?
+    /// Image to image (JSONL `init_image`): a picture relative to the prompt file's folder, which
+    /// it can never leave (checked by `OutputPath.checked`), over `--init-image`.
+    var initImage: String?
+    /// JSONL `strength`, over `--strength`.
+    var strength: Double?
 
     init(number: Int, prompt: String) {
         self.number = number
@@ -37,6 +42,7 @@ struct PromptJob: Equatable {
         r.height = height ?? r.height
         r.sampler = sampler ?? r.sampler
         r.decoder = decoder ?? r.decoder
+        r.strength = strength ?? r.strength
         return r
     }
 }
@@ -55,7 +61,7 @@ typealias PromptFileEntry = Result<PromptJob, PromptLineError>
 
 /// Reads a prompt file: plain text (one prompt per line), or JSONL (one object per line with
 /// `prompt` and optionally `negative`, `seed`, `steps`, `cfg`, `width`, `height`, `sampler`,
-/// `decoder`, `upscale`, `out`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
+/// `decoder`, `upscale`, `out`, `init_image`, `strength`). A line is JSON when it starts with `{`, so both forms may be mixed. Blank
 /// lines and lines starting with `#` are skipped.
 func readPromptFile(_ path: String) throws -> [PromptFileEntry] {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -90,7 +96,7 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
         throw LineProblem("not a valid JSON object")
     }
     let known: Set = ["prompt", "negative", "seed", "steps", "cfg", "width", "height", "sampler", "decoder", "upscale",
-                      "out"]
+                      "out", "init_image", "strength"]
     if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
         throw LineProblem("unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
     }
@@ -144,6 +150,21 @@ func parsePromptLine(_ line: String, number: Int) throws -> PromptJob {
     if let out = try string("out") {
         do { _ = try OutputPath.checked(out) } catch let error as OutputPathError { throw LineProblem(error.description) }
         job.out = out
+    }
+    if let name = try string("init_image") {
+        // Another's prompt file must not pull pictures from anywhere on this machine into its images.
+        do {
+            _ = try OutputPath.checked(name, base: "the prompt file's folder")
+        } catch let error as OutputPathError {
+            throw LineProblem("\"init_image\" \"\(name)\" refused: \(error.reason)")
+        }
+        job.initImage = name
+    }
+    if let value = object["strength"] {
+        guard let n = value as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else {
+            throw LineProblem("\"strength\" must be a number 0…1, got \(describeJSON(value))")
+        }
+        job.strength = n.doubleValue
     }
     return job
 }

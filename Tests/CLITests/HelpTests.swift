@@ -77,7 +77,7 @@ import Testing
         // …and those are the options this test suite (and README) rely on.
         let promised = ["<prompts>", "--prompts", "--model", "--tokenizer", "--tiny-decoder", "--prediction-type",
                         "--out-dir", "--steps", "--cfg", "--sampler", "--seed", "--width", "--height", "--negative",
-                        "--decoder", "--resume", "--shard", "--threads", "--help"]
+                        "--decoder", "--resume", "--shard", "--threads", "--init-image", "--strength", "--help"]
         #expect(Set(promised).isSubset(of: declared.map(\.name)), "declared: \(declared.map(\.name))")
         for name in promised { #expect(entries[name]?.isEmpty == false, "\(name) missing from generate --help") }
         for sampler in GenerateCommandTests.samplers {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Parity fixtures for RGBImage.resizedBicubic (Sources/ImageIO/BicubicResize.swift), the resampler
+"""Parity fixtures for RGBImage.resized(…, filter: .bicubic) (Sources/ImageIO/Resample.swift), the resampler
 behind `imagine generate --upscale`: Pillow's Image.resize(…, Image.BICUBIC) is the reference.
 
 Run from the repository root with the pinned tooling (Tests/Fixtures/requirements.txt):

@@ -2,7 +2,7 @@ import Foundation
 import ImageIO
 import Testing
 
-/// `resizedBicubic` against Pillow's `Image.resize(…, Image.BICUBIC)` on the pictures
+/// `resized(…, filter: .bicubic)` against Pillow's `Image.resize(…, Image.BICUBIC)` on the pictures
 /// Tests/Fixtures/make_upscale_fixtures.py wrote: every byte must match.
 @Suite struct BicubicResizeTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -17,7 +17,7 @@ import Testing
     func integerUpscalesMatchPillow(factor: Int) throws {
         let source = try Self.fixture("source.png")
         let expected = try Self.fixture("upscaled-\(factor).png")
-        let ours = source.resizedBicubic(width: source.width * factor, height: source.height * factor)
+        let ours = source.resized(width: source.width * factor, height: source.height * factor, filter: .bicubic)
         #expect(ours.width == expected.width && ours.height == expected.height)
         let differing = zip(ours.pixels, expected.pixels).filter { $0 != $1 }.count
         #expect(differing == 0, "\(differing) of \(expected.pixels.count) bytes differ at \(factor)×")
@@ -27,7 +27,7 @@ import Testing
     func otherSizesMatchPillow(width: Int, height: Int) throws {
         let source = try Self.fixture("source.png")
         let expected = try Self.fixture("resized-\(width)x\(height).png")
-        let ours = source.resizedBicubic(width: width, height: height)
+        let ours = source.resized(width: width, height: height, filter: .bicubic)
         let differing = zip(ours.pixels, expected.pixels).filter { $0 != $1 }.count
         #expect(ours.width == width && ours.height == height && differing == 0,
                 "\(differing) of \(expected.pixels.count) bytes differ at \(width)×\(height)")
@@ -35,6 +35,6 @@ import Testing
 
     @Test func sameSizeIsTheSamePicture() throws {
         let source = try Self.fixture("source.png")
-        #expect(source.resizedBicubic(width: source.width, height: source.height) == source)
+        #expect(source.resized(width: source.width, height: source.height, filter: .bicubic) == source)
     }
 }

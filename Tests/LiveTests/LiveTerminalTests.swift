@@ -8,7 +8,7 @@ struct LiveTerminalTests {
     private static let cacheFolder = FileManager.default.temporaryDirectory.appendingPathComponent("imagine-live-cache-\(getpid())")
 
     /// Starts `imagine live` on the tiny model in a tmux pane; `body` gets the pane and the out dir.
-    private func withLive(columns: Int = 100, rows: Int = 40,
+    private func withLive(columns: Int = 100, rows: Int = 40, arguments: [String] = [],
                           environment: [String: String] = ["TERM": "xterm-256color", "COLORTERM": "truecolor"],
                           waitForStart: Bool = true, _ body: (TmuxSession, URL) throws -> Void) throws {
         let binary = try #require(imagineBinary, "no imagine binary next to \(CommandLine.arguments[0]); set IMAGINE_BINARY")
@@ -17,7 +17,7 @@ struct LiveTerminalTests {
         defer { try? FileManager.default.removeItem(at: outDir) }
         let tmux = try TmuxSession(
             command: [binary.path, "live", "--model", tinyModel, "--out-dir", outDir.path, "--seed", "7",
-                      "--steps", "4", "--threads", "1"],
+                      "--steps", "4", "--threads", "1"] + arguments,
             columns: columns, rows: rows,
             // `--precision auto` keeps its measurement in the cache folder: the tests', not the user's.
             environment: environment.merging(["XDG_CACHE_HOME": Self.cacheFolder.path]) { given, _ in given })
@@ -78,6 +78,34 @@ struct LiveTerminalTests {
             let after = try tmux.capture()
             #expect(!containsBlockSymbols(after))
             #expect(after.contains(outDir.appendingPathComponent("a-red-apple-7.png").path))
+        }
+    }
+
+    /// The restyle path: the picture is encoded and noised, the preview shows, Enter saves at the
+    /// picture's own size (70×52 → 64×48) with A1111's img2img strength in its metadata.
+    @Test func anInitImageIsRestyledAsYouTypeAndSavedAtItsSize() throws {
+        let picture = packageRoot.appendingPathComponent("Tests/Fixtures/img2img/alpha-70x52.png").path
+        try withLive(arguments: ["--init-image", picture, "--strength", "0.5"]) { tmux, outDir in
+            try tmux.type("a fox")
+            let drawn = try tmux.waitUntil {
+                let pane = try tmux.capture(escapes: true)
+                return showsPicture(pane) && pane.contains("› a fox") && pane.contains("seed 7 ·")
+            }
+            #expect(drawn, "no picture: \(tmux.text)")
+            try tmux.press("Enter")
+            var files: [String] = []
+            let saved = try tmux.waitUntil {
+                files = try FileManager.default.contentsOfDirectory(atPath: outDir.path).filter { $0.hasSuffix(".png") }
+                let pane = try tmux.capture()
+                return !files.isEmpty && pane.contains("saved ")
+            }
+            #expect(saved && files == ["a-fox-7.png"], "\(files): \(tmux.text)")
+            if let name = files.first {
+                let bytes = try Data(contentsOf: outDir.appendingPathComponent(name))
+                #expect(bytes.range(of: Data("Size: 64x48, Model: tiny-sd, Denoising strength: 0.5, ".utf8)) != nil)
+            }
+            try tmux.press("Escape")
+            #expect(try tmux.waitUntil { try tmux.capture().contains("exited with status 0") }, "\(tmux.text)")
         }
     }
 

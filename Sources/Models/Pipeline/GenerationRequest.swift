@@ -17,6 +17,14 @@ public struct GenerationRequest: Sendable, Equatable {
     public var loras: [LoRAReference] = []
     /// Where the prompt's `<lora:NAME…>` tags find `NAME.safetensors` (`--lora-dir`).
     public var loraDirectory: URL?
+    /// img2img: the picture to start from, encoded by the VAE and noised to the timestep
+    /// `strength` selects; nil starts from pure noise (text-to-image).
+    public var initImage: InitImage?
+    /// img2img: how much of `initImage` is redrawn, 0…1, as diffusers' `strength`: the sampler runs
+    /// the last int(steps · strength) of its `steps` timesteps, so 1 redraws it from pure noise at
+    /// the first one and small values keep it nearly as it is. A Double, as Python's float is: the
+    /// product is truncated, and 10 × Float(0.7) is just under 7. Ignored without an init image.
+    public var strength = 0.8
 
     /// `prompt` with a model's defaults for everything else (seed 0, no negative prompt).
     public init(prompt: String, defaults: ModelDefaults = .standard) {

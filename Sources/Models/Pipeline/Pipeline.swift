@@ -10,8 +10,14 @@ import Kernels
 ///                            latents ← sampler.step(ε)
 ///     image ← decoder(latents)
 ///
+/// Image to image (a request with an `initImage`) starts the same loop part-way, as diffusers'
+/// StableDiffusionImg2ImgPipeline does: the VAE encodes the picture, a sample of its posterior
+/// (the generator's first draw) is noised (its second draw) to the timestep `strength` selects,
+/// and the sampler runs from there to the end.
+///
 /// Encoded chunks are cached, so retyping a prompt (the live preview) does not re-run CLIP, and
-/// typing at the end of a long prompt re-encodes only its last chunk.
+/// typing at the end of a long prompt re-encodes only its last chunk; so are the VAE encoder's
+/// outputs for init images, so a live session encodes its picture once per size.
 public final class Pipeline: @unchecked Sendable {
     /// Components may be released from it (`encodeAllThenReleaseTextEncoder`, `generate`'s
     /// `releasingUNetBeforeDecode`) by a caller that will not need them again.
@@ -23,6 +29,18 @@ public final class Pipeline: @unchecked Sendable {
     private let cacheCapacity = 64
     /// LoRA files read so far, by path: switching between LoRAs (the live preview) reads each once.
     private var loraFiles: [URL: LoRAFile] = [:]
+    /// Built from the VAE's weights by the first image-to-image request (text-to-image never
+    /// loads it). Guarded by `encoderLock`, as is `posteriors`.
+    private var imageEncoder: AutoencoderKL.ImageEncoder?
+    /// The VAE posteriors of the latest init images, by image and size, newest last.
+    private var posteriors: [(key: PosteriorKey, mean: Tensor, logVariance: Tensor)] = []
+    private let encoderLock = NSLock()
+    private struct PosteriorKey: Equatable {
+        let image: ObjectIdentifier
+        let width: Int, height: Int
+    }
+    /// Two sizes (a live session's preview and full render) of two pictures.
+    private let posteriorCapacity = 4
 
     public init(model: DiffusionModel) { self.model = model }
 
@@ -180,6 +198,9 @@ public final class Pipeline: @unchecked Sendable {
         }
         _ = try chunks(request.prompt)
         if usesGuidance(request) { _ = try chunks(request.negativePrompt, field: "negative") }
+        if let initImage = request.initImage {
+            try validateImageToImage(request, initImage)
+        }
         if request.decoder == .tiny && model.tinyDecoder == nil {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
@@ -191,6 +212,26 @@ public final class Pipeline: @unchecked Sendable {
                     + "(\(request.decoder.rawValue) decoder: \(memory.decoderChannels) channels per pixel at full size), "
                     + "more than this machine's \(WorkingMemory.format(memoryLimit))")
         }
+    }
+
+    private func validateImageToImage(_ request: GenerationRequest, _ initImage: InitImage) throws {
+        guard request.strength >= 0 && request.strength <= 1 else {
+            throw GenerationError("strength must be 0…1, got \(request.strength)", field: "strength")
+        }
+        let start = Self.imageToImageStart(steps: request.steps, strength: request.strength)
+        guard start < request.steps else {
+            throw GenerationError(
+                "strength \(request.strength) of \(request.steps) step\(request.steps == 1 ? "" : "s") leaves "
+                    + "int(\(request.steps) × \(request.strength)) = 0 steps to run on \(initImage.name); "
+                    + "image to image needs steps × strength ≥ 1 (more steps or more strength)", field: "strength")
+        }
+    }
+
+    /// Image to image's first step: of `steps` timesteps only the last int(steps · strength)
+    /// run, as diffusers' `get_timesteps` picks them (every sampler here has `order` 1).
+    public static func imageToImageStart(steps: Int, strength: Double) -> Int {
+        let denoised = min(Int(Double(steps) * strength), steps)  // Int() truncates as Python's int() does
+        return max(steps - denoised, 0)
     }
 
     /// What `request` needs beyond the loaded weights (see `WorkingMemory`).
@@ -243,7 +284,8 @@ public final class Pipeline: @unchecked Sendable {
     /// Generates one image.
     ///
     /// - initialNoise: unit Gaussian latents to start from; by default drawn from the seed with the
-    ///   torch-compatible generator, so a seed gives the same start as diffusers on CPU.
+    ///   torch-compatible generator, so a seed gives the same start as diffusers on CPU. With an
+    ///   init image, the noise mixed into its latents (the posterior's sample still draws first).
     /// - releasingUNetBeforeDecode: for a process's last render: the U-Net's weights are freed
     ///   once sampling is done, before the decoder allocates its full-resolution activations, so
     ///   the two never add up. Nothing can be sampled with this pipeline afterwards.
@@ -288,11 +330,24 @@ public final class Pipeline: @unchecked Sendable {
         var generator = TorchGenerator(seed: request.seed)
         let shape = latentShape(request)
         var sampler = try makeSampler(request.sampler, config: model.schedulerConfig, steps: request.steps)
-        var latents = initialNoise ?? generator.randn(shape)
-        precondition(latents.shape == shape, "initial noise \(latents.shape) ≠ latent shape \(shape)")
-        scale(&latents, by: sampler.initialNoiseSigma)
+        var latents: Tensor
+        var start = 0
+        if let initImage = request.initImage {
+            start = Self.imageToImageStart(steps: request.steps, strength: request.strength)
+            let (encoder, mean, logVariance) = try posterior(of: initImage, width: request.width, height: request.height)
+            precondition(mean.shape == shape, "init image latents \(mean.shape) ≠ latent shape \(shape)")
+            let clean = encoder.modelLatents(mean: mean, logVariance: logVariance, noise: generator.randn(shape))
+            let noise = initialNoise ?? generator.randn(shape)
+            precondition(noise.shape == shape, "initial noise \(noise.shape) ≠ latent shape \(shape)")
+            latents = sampler.addNoise(clean, noise: noise, step: start)
+        } else {
+            latents = initialNoise ?? generator.randn(shape)
+            precondition(latents.shape == shape, "initial noise \(latents.shape) ≠ latent shape \(shape)")
+            scale(&latents, by: sampler.initialNoiseSigma)
+        }
 
-        for (index, timestep) in sampler.timesteps.enumerated() {
+        let count = sampler.timesteps.count - start
+        for (index, timestep) in sampler.timesteps.enumerated().dropFirst(start) {
             if isCancelled() { throw CancellationError() }
             let input = sampler.scaleModelInput(latents, step: index)
             var prediction: Tensor
@@ -319,12 +374,29 @@ public final class Pipeline: @unchecked Sendable {
             // A diverging render (a huge guidance scale, weights that overflow) would decode to a
             // black picture; stop at the step it happens.
             guard latents.isFinite else {
-                throw GenerationError("step \(index + 1) of \(sampler.timesteps.count) gave NaN or infinite latents "
+                throw GenerationError("step \(index - start + 1) of \(count) gave NaN or infinite latents "
                                       + "(guidance scale \(request.guidanceScale)); no picture")
             }
-            onStep(Progress(step: index + 1, steps: sampler.timesteps.count, denoised: result.denoised))
+            onStep(Progress(step: index - start + 1, steps: count, denoised: result.denoised))
         }
         return latents
+    }
+
+    /// The VAE posterior (mean, log variance) of `image` resampled to width × height, encoded
+    /// once and kept for the next renders of the same picture and size; the encoder is built on
+    /// first use.
+    private func posterior(of image: InitImage, width: Int, height: Int) throws
+        -> (encoder: AutoencoderKL.ImageEncoder, mean: Tensor, logVariance: Tensor) {
+        encoderLock.lock()
+        defer { encoderLock.unlock() }
+        let encoder = try imageEncoder ?? model.vae.loadEncoder()
+        imageEncoder = encoder
+        let key = PosteriorKey(image: image.identity, width: width, height: height)
+        if let kept = posteriors.first(where: { $0.key == key }) { return (encoder, kept.mean, kept.logVariance) }
+        let (mean, logVariance) = encoder.encode(image.pixels(width: width, height: height))
+        posteriors.append((key, mean, logVariance))
+        if posteriors.count > posteriorCapacity { posteriors.removeFirst() }
+        return (encoder, mean, logVariance)
     }
 
     // MARK: - Guidance

@@ -20,6 +20,7 @@ public struct WorkingMemory: Sendable, Equatable {
     init(request: GenerationRequest, model: DiffusionModel, guidance: Bool) {
         let pixels = Double(request.width) * Double(request.height)
         let latentPixels = pixels / Double(model.vaeScaleFactor * model.vaeScaleFactor)
+        var decoderChannels: Int
         switch request.decoder {
         case .vae:
             let c = model.vae.config.blockOutChannels
@@ -27,7 +28,13 @@ public struct WorkingMemory: Sendable, Equatable {
         case .tiny: decoderChannels = model.tinyDecoder?.config.decoderBlockOutChannels.max() ?? 64
         case .latent: decoderChannels = 3
         }
+        if request.initImage != nil {
+            // The VAE encoder runs at full resolution too, as wide as the decoder's first levels.
+            let c = model.vae.config.blockOutChannels
+            decoderChannels = max(decoderChannels, c[0], c.count > 1 ? c[1] : c[0])
+        }
         let unetChannels = Double(model.unetConfig.blockOutChannels.first ?? 0)
+        self.decoderChannels = decoderChannels
         bytes = 4 * (4 * Double(decoderChannels) * pixels + 16 * unetChannels * latentPixels * (guidance ? 2 : 1))
     }
 

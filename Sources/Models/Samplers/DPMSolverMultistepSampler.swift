@@ -55,6 +55,14 @@ public struct DPMSolverMultistepSampler: Sampler {
 
     public func scaleModelInput(_ latents: Tensor, step: Int) -> Tensor { latents }
 
+    /// diffusers' `DPMSolverMultistepScheduler.add_noise` from its begin index: α_t·x₀ + σ_t·ε
+    /// at the step's σ. The step after it is first order: no earlier x₀ estimate exists yet, as
+    /// in diffusers, whose multistep state starts empty whatever the begin index.
+    public func addNoise(_ clean: Tensor, noise: Tensor, step: Int) -> Tensor {
+        let (alpha, sigma, _) = Self.variancePreserving(sigmas[step])
+        return elementwise(clean, noise) { x, n in alpha * x + sigma * n }
+    }
+
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,
                               noise: () -> Tensor) -> (latents: Tensor, denoised: Tensor) {
         let (alphaS, sigmaS, lambdaS) = Self.variancePreserving(sigmas[step])

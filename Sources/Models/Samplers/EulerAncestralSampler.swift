@@ -30,6 +30,10 @@ public struct EulerAncestralSampler: Sampler {
         eulerModelInput(latents, sigma: sigmas[step])
     }
 
+    public func addNoise(_ clean: Tensor, noise: Tensor, step: Int) -> Tensor {
+        eulerNoise(clean, noise: noise, sigma: sigmas[step])
+    }
+
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,
                               noise: () -> Tensor) -> (latents: Tensor, denoised: Tensor) {
         let sigma = sigmas[step], sigmaNext = sigmas[step + 1]

@@ -43,6 +43,11 @@ public struct EulerSampler: Sampler {
         eulerModelInput(latents, sigma: sigmas[step])
     }
 
+    /// diffusers' `EulerDiscreteScheduler.add_noise` from its begin index: x₀ + σ·ε.
+    public func addNoise(_ clean: Tensor, noise: Tensor, step: Int) -> Tensor {
+        eulerNoise(clean, noise: noise, sigma: sigmas[step])
+    }
+
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,
                               noise: () -> Tensor) -> (latents: Tensor, denoised: Tensor) {
         let sigma = sigmas[step]
@@ -58,6 +63,11 @@ public struct EulerSampler: Sampler {
 func eulerModelInput(_ latents: Tensor, sigma: Float) -> Tensor {
     let scale = (sigma * sigma + 1).squareRoot()
     return elementwise(latents) { $0 / scale }
+}
+
+/// The Euler schedulers' `add_noise`: x₀ + ε·σ, k-diffusion's x = x₀ + σ·ε.
+func eulerNoise(_ clean: Tensor, noise: Tensor, sigma: Float) -> Tensor {
+    elementwise(clean, noise) { x, n in x + n * sigma }
 }
 
 /// The Euler schedulers' `init_noise_sigma`: the largest σ, or the standard deviation of x at it,

@@ -39,6 +39,11 @@ public struct LCMSampler: Sampler {
 
     public func scaleModelInput(_ latents: Tensor, step: Int) -> Tensor { latents }
 
+    /// diffusers' `LCMScheduler.add_noise` at the step's timestep.
+    public func addNoise(_ clean: Tensor, noise: Tensor, step: Int) -> Tensor {
+        variancePreservingNoise(clean, noise: noise, alphaCumprod: alphasCumprod[Int(timesteps[step])])
+    }
+
     public mutating func step(modelOutput: Tensor, step: Int, latents: Tensor,
                               noise: () -> Tensor) -> (latents: Tensor, denoised: Tensor) {
         let t = timesteps[step]

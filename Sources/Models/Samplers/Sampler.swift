@@ -4,8 +4,8 @@ import Kernels
 /// output into the next latents. Each reproduces one diffusers scheduler after
 /// `set_timesteps(steps)`, driven the way diffusers' pipelines drive it:
 ///
-///     var latents = noise.randn(shape) · initialNoiseSigma
-///     for i in timesteps.indices {
+///     var latents = noise.randn(shape) · initialNoiseSigma   // or, from an image, addNoise(x₀, noise, start)
+///     for i in timesteps.indices {                            // or start..<timesteps.count
 ///         output = unet(scaleModelInput(latents, step: i), timesteps[i])
 ///         (latents, denoised) = step(modelOutput: output, step: i, latents: latents, noise: …)
 ///     }                                                      // latents: the final sample
@@ -24,6 +24,11 @@ public protocol Sampler: Sendable {
     /// The U-Net's input at step `step` (an index into `timesteps`) for these latents (diffusers'
     /// `scale_model_input`).
     func scaleModelInput(_ latents: Tensor, step: Int) -> Tensor
+
+    /// Clean latents `clean` with unit Gaussian `noise` mixed in at the noise level of step `step`
+    /// (diffusers' `add_noise` at `timesteps[step]`): where image-to-image starts its loop. Not
+    /// scaled by `initialNoiseSigma`, as diffusers' img2img pipeline does not scale it.
+    func addNoise(_ clean: Tensor, noise: Tensor, step: Int) -> Tensor
 
     /// Advances the latents past step `step`, given the U-Net's output for
     /// `scaleModelInput(latents, step:)` at `timesteps[step]`.
@@ -63,6 +68,12 @@ public func makeSampler(_ kind: SamplerKind, config: SchedulerConfig, steps: Int
     case .dpmpp2m: try DPMSolverMultistepSampler(config: config, steps: steps, karrasSigmas: false)
     case .dpmpp2mKarras: try DPMSolverMultistepSampler(config: config, steps: steps, karrasSigmas: true)
     }
+}
+
+/// The variance-preserving schedulers' `add_noise` (DDIM, LCM): √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε.
+func variancePreservingNoise(_ clean: Tensor, noise: Tensor, alphaCumprod: Float) -> Tensor {
+    let alpha = alphaCumprod.squareRoot(), sigma = (1 - alphaCumprod).squareRoot()
+    return elementwise(clean, noise) { x, n in alpha * x + sigma * n }
 }
 
 /// Refuses a step count below 1, which no sampler can run.

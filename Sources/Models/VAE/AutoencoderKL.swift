@@ -92,13 +92,24 @@ public struct AutoencoderKL: LatentDecoder {
             return (Tensor(shape: shape, data: mean), Tensor(shape: shape, data: logVariance))
         }
 
-        /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H', W'] =
-        /// (mean − shift_factor) · scaling_factor. The posterior's mode rather than a sample
-        /// (`latent_dist.mode()`, not `.sample()`): the same image always gives the same latents and
-        /// no random source is needed; SD's VAE was trained with a tiny KL weight, so its posterior
-        /// is narrow and a sample lies close to the mode anyway.
+        /// Image [batch, in, H, W] in [-1, 1] → model latents [batch, latent, H', W'] at the
+        /// posterior's mode (`latent_dist.mode()`): the same image always gives the same latents.
         public func encodeLatents(_ image: Tensor) -> Tensor {
-            elementwise(encode(image).mean) { ($0 - config.shiftFactor) * config.scalingFactor }
+            let posterior = encode(image)
+            return modelLatents(mean: posterior.mean, logVariance: posterior.logVariance)
+        }
+
+        /// A posterior from `encode` → model latents (x − shift_factor) · scaling_factor, where x
+        /// is the mean, or with unit Gaussian `noise` the sample mean + exp(½ · log variance) · noise:
+        /// diffusers' `latent_dist.sample(generator)` when `noise` is that generator's next draw.
+        /// All [batch, latent, h, w].
+        public func modelLatents(mean: Tensor, logVariance: Tensor, noise: Tensor? = nil) -> Tensor {
+            let shift = config.shiftFactor, scale = config.scalingFactor
+            guard let noise else { return elementwise(mean) { ($0 - shift) * scale } }
+            precondition(noise.shape == mean.shape, "posterior noise \(noise.shape) ≠ latent shape \(mean.shape)")
+            return elementwise(mean, logVariance, noise) { m, logVariance, n in
+                (m + Foundation.exp(0.5 * logVariance) * n - shift) * scale
+            }
         }
     }
 }
