@@ -89,6 +89,44 @@ import Testing
         }
     }
 
+    /// SD 2's single files store the text encoder's q, k and v fused (OpenCLIP's in_proj) and name
+    /// everything the LDM way; a LoRA must change the same weights there as in the folder.
+    @Test func aLoRAChangesASingleFileAsItChangesItsFolder() throws {
+        let checkpoint = try SingleFileCheckpoint(url: FixturePaths.url("single-file/sd2-tiny.safetensors"))
+        let folder = FixturePaths.url("single-file/sd2-tiny")
+        let stores: [(LoRAComponent, single: any TensorStore, folder: any TensorStore, module: String)] = [
+            (.textEncoder, checkpoint.textEncoder, try ShardedStore(folder: folder.appendingPathComponent("text_encoder")),
+             "encoder.layers.0.self_attn.q_proj"),
+            (.unet, checkpoint.unet, try ShardedStore(folder: folder.appendingPathComponent("unet")),
+             "down_blocks.0.attentions.0.proj_in"),
+        ]
+        var generator = SplitMix64(seed: 5)
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -0.5..<0.5, using: &generator) })
+        }
+        var tensors: [(String, Tensor)] = []
+        for (component, _, store, module) in stores {
+            let key = try #require(store.keys.first { $0.hasSuffix(module + ".weight") })
+            let shape = try #require(store.shape(of: key))
+            let stem = (component == .unet ? "lora_unet_" : "lora_te_text_model_") + module.replacingOccurrences(of: ".", with: "_")
+            tensors += [(stem + ".lora_down.weight", random([2, shape[1]])), (stem + ".lora_up.weight", random([shape[0], 2])),
+                        (stem + ".alpha", Tensor(shape: [], data: [1]))]
+        }
+        let url = try Self.write(tensors)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try LoRAFile(url: url)
+        for (component, single, folderStore, module) in stores {
+            func merged(_ store: any TensorStore) throws -> (Tensor, Tensor) {
+                let key = try #require(store.keys.first { $0.hasSuffix(module + ".weight") })
+                let lora = LoRAMergedStore(base: store, deltas: try file.deltas(for: component, in: store, strength: 0.7))
+                return (try lora.tensor(key), try store.tensor(key))
+            }
+            let (fromSingle, singleBase) = try merged(single), (fromFolder, _) = try merged(folderStore)
+            #expect(fromSingle.data == fromFolder.data, "\(component)")
+            #expect(fromSingle.data != singleBase.data, "\(component): the LoRA changed nothing")
+        }
+    }
+
     @Test func layoutsAreRecognisedWithTheirScales() throws {
         let kohya = try LoRAFile(url: FixturePaths.url("lora/kohya.safetensors"))
         #expect(kohya.format == .kohya)
