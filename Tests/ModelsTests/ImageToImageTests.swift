@@ -40,7 +40,12 @@ import Testing
 
     static func pipeline(_ c: Case) throws -> Pipeline {
         var model = try PipelineTests.model.get()
-        if let spacing = c.spacing { model.schedulerConfig.timestepSpacing = try #require(TimestepSpacing(rawValue: spacing)) }
+        if let spacing = c.spacing {
+            guard let parsed = TimestepSpacing(rawValue: spacing) else {
+                throw GenerationError("fixture case \(c.name): unknown timestep spacing \(spacing)")
+            }
+            model.schedulerConfig.timestepSpacing = parsed
+        }
         return Pipeline(model: model)
     }
 
