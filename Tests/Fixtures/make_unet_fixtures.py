@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Parity fixtures for the U-Net: random-weight `diffusers.UNet2DConditionModel`s at reduced sizes
 that keep the structure of SD 1.x (conv projections, one head count), SD 2.x (linear projections,
-per-level heads, weights stored fp16) and LCM-distilled U-Nets (guidance embedding).
+per-level heads, weights stored fp16), LCM-distilled U-Nets (guidance embedding), SDXL (deep
+transformers, pooled text and size/crop embedding), SSD-1B/Vega (uneven depths) and BK-SDM (one
+ResNet per level, no mid block) and SDXS (attention only to the text at the top level).
 
     python3 Tests/Fixtures/make_unet_fixtures.py      # pinned versions: Tests/Fixtures/requirements.txt
 
 Writes Tests/Fixtures/unet/<name>/: config.json + diffusion_pytorch_model.safetensors (what
 `save_pretrained` writes), inputs.safetensors (sample, encoder_hidden_states, timestep[,
-timestep_cond]) and expected.safetensors (the model output), all fp32 except the fp16 weights.
+timestep_cond][, text_embeds, time_ids]) and expected.safetensors (the model output), all fp32 except the fp16 weights.
 """
 import os
 import shutil
@@ -35,7 +37,44 @@ CASES = {
     # LCM-distilled: the guidance scale embedding enters through time_embedding.cond_proj.
     "lcm-tiny": dict(config=dict(BASE, cross_attention_dim=24, attention_head_dim=2, time_cond_proj_dim=8),
                      latent=(8, 8), timestep=259.0, fp16=False),
+    # SDXL: no attention at the top level, deeper transformers further down (SDXL's 1/2/10), linear
+    # projections, and the pooled text + size/crop embedding (`addition_embed_type` "text_time");
+    # pooled width 12 + 6 size/crop numbers × 8 features.
+    "sdxl-tiny": dict(config=dict(BASE, cross_attention_dim=40, attention_head_dim=(2, 4, 4),
+                                  down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+                                  up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+                                  transformer_layers_per_block=(1, 2, 3), use_linear_projection=True,
+                                  addition_embed_type="text_time", addition_time_embed_dim=8,
+                                  projection_class_embeddings_input_dim=12 + 6 * 8),
+                      latent=(8, 6), timestep=999.0, fp16=True, pooled=12),
+    # SSD-1B / Vega: SDXL with transformers removed unevenly, so depths are given per ResNet, down
+    # and up separately, a mid block of one ResNet, and (here) ResNets per level that differ.
+    "ssd1b-tiny": dict(config=dict(BASE, cross_attention_dim=40, attention_head_dim=(2, 4, 4),
+                                   layers_per_block=(2, 1, 2),
+                                   down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+                                   up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+                                   transformer_layers_per_block=[[1, 1], [2], [3, 1]],
+                                   reverse_transformer_layers_per_block=[[1, 3, 2], [2, 1], [1, 1, 1]],
+                                   use_linear_projection=True, mid_block_type="UNetMidBlock2D",
+                                   addition_embed_type="text_time", addition_time_embed_dim=8,
+                                   projection_class_embeddings_input_dim=12 + 6 * 8),
+                       latent=(8, 8), timestep=500.0, fp16=False, pooled=12),
+    # BK-SDM small/tiny: one ResNet (and transformer) per down level, no mid block.
+    "bksdm-tiny": dict(config=dict(BASE, cross_attention_dim=24, attention_head_dim=4, layers_per_block=1,
+                                   mid_block_type=None),
+                       latent=(8, 8), timestep=741.0, fp16=False),
+    # SDXS-512: BK-SDM-tiny's shape on SD 2.x's text, whose top level's transformers attend to the
+    # text in both attentions (`only_cross_attention`).
+    "sdxs-tiny": dict(config=dict(BASE, cross_attention_dim=32, attention_head_dim=(2, 4, 4), layers_per_block=1,
+                                  mid_block_type=None, only_cross_attention=(True, False, False),
+                                  use_linear_projection=True,
+                                  down_block_types=("CrossAttnDownBlock2D",) * 3,
+                                  up_block_types=("CrossAttnUpBlock2D",) * 3),
+                      latent=(8, 8), timestep=999.0, fp16=False),
 }
+
+# diffusers' `add_time_ids` for the two samples: original size, crop top-left, target size.
+TIME_IDS = [[64.0, 48.0, 0.0, 0.0, 64.0, 48.0], [1024.0, 768.0, 16.0, 8.0, 512.0, 512.0]]
 
 
 def randomize(model: torch.nn.Module, generator: torch.Generator) -> None:
@@ -80,6 +119,10 @@ def main() -> None:
         if "time_cond_proj_dim" in case["config"]:
             inputs["timestep_cond"] = torch.randn((2, case["config"]["time_cond_proj_dim"]), generator=generator)
             kwargs["timestep_cond"] = inputs["timestep_cond"]
+        if "pooled" in case:
+            inputs["text_embeds"] = torch.randn((2, case["pooled"]), generator=generator)
+            inputs["time_ids"] = torch.tensor(TIME_IDS)
+            kwargs["added_cond_kwargs"] = {"text_embeds": inputs["text_embeds"], "time_ids": inputs["time_ids"]}
         with torch.no_grad():
             out = model(inputs["sample"], case["timestep"], inputs["encoder_hidden_states"], **kwargs).sample
         save_file(inputs, os.path.join(out_dir, "inputs.safetensors"))

@@ -166,8 +166,9 @@ extension SingleFileKeyMap {
                     + "do not make \(levels) levels of equal depth")
         }
         var config = UNetConfig()
-        config.layersPerBlock = resnetBlocks / levels
-        let perLevel = config.layersPerBlock + 1
+        let layers = resnetBlocks / levels
+        config.setUniformLayers(layers, levels: levels)
+        let perLevel = layers + 1
         config.inChannels = dimension(1, of: "input_blocks.0.0.weight") ?? config.inChannels
         config.outChannels = dimension(0, of: "out.2.weight") ?? config.outChannels
         config.blockOutChannels = (0..<levels).map {
@@ -189,7 +190,7 @@ extension SingleFileKeyMap {
         module("input_blocks.0.0", as: "conv_in")
         var block = 1
         for level in 0..<levels {
-            for layer in 0..<config.layersPerBlock {
+            for layer in 0..<layers {
                 unetResnet("input_blocks.\(block).0", as: "down_blocks.\(level).resnets.\(layer)")
                 if downAttention[level] {
                     unetTransformer("input_blocks.\(block).1", as: "down_blocks.\(level).attentions.\(layer)")

@@ -5,6 +5,9 @@ import Kernels
 ///     x += selfAttention(norm(x))
 ///     x += crossAttention(norm(x), context)     (U-Net only)
 ///     x += feedForward(norm(x))
+///
+/// diffusers' `only_cross_attention` blocks (SDXS's top level) attend to the context in the first
+/// attention as well (`selfAttentionReadsContext`).
 public struct TransformerBlock: Sendable {
     public let selfAttentionNorm: LayerNorm
     public let selfAttention: Attention
@@ -12,12 +15,14 @@ public struct TransformerBlock: Sendable {
     public let crossAttention: Attention?
     public let feedForwardNorm: LayerNorm
     public let feedForward: FeedForward
+    public let selfAttentionReadsContext: Bool
 
-    public init(selfAttentionNorm: LayerNorm, selfAttention: Attention,
+    public init(selfAttentionNorm: LayerNorm, selfAttention: Attention, selfAttentionReadsContext: Bool = false,
                 crossAttention: (norm: LayerNorm, attention: Attention)? = nil,
                 feedForwardNorm: LayerNorm, feedForward: FeedForward) {
         self.selfAttentionNorm = selfAttentionNorm
         self.selfAttention = selfAttention
+        self.selfAttentionReadsContext = selfAttentionReadsContext
         self.crossAttentionNorm = crossAttention?.norm
         self.crossAttention = crossAttention?.attention
         self.feedForwardNorm = feedForwardNorm
@@ -27,7 +32,7 @@ public struct TransformerBlock: Sendable {
     /// x [batch, tokens, width], context [batch, contextTokens, contextWidth] → [batch, tokens, width]
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
         var x = x
-        addInPlace(&x, selfAttention(selfAttentionNorm(x)))
+        addInPlace(&x, selfAttention(selfAttentionNorm(x), context: selfAttentionReadsContext ? context : nil))
         if let crossAttention, let crossAttentionNorm {
             addInPlace(&x, crossAttention(crossAttentionNorm(x), context: context))
         }

@@ -1,10 +1,11 @@
 import Foundation
 import Kernels
 
-/// diffusers' `UNet2DConditionModel` for SD 1.x / 2.x / Turbo / LCM: predicts the noise (or v) in
-/// latents at a timestep, conditioned on text states through cross-attention.
+/// diffusers' `UNet2DConditionModel` for the SD family (see `UNetConfig`): predicts the noise (or
+/// v) in latents at a timestep, conditioned on text states through cross-attention (and for SDXL
+/// on a pooled text embedding and the image's size and crop, added to the time embedding).
 ///
-///     conv_in → down blocks (ResNets [+ transformers], downsample) → mid block
+///     conv_in → down blocks (ResNets [+ transformers], downsample) → [mid block]
 ///             → up blocks (ResNets on [h ‖ skip] [+ transformers], upsample) → GroupNorm·SiLU → conv_out
 public struct UNet2DConditionModel: Sendable {
     public let config: UNetConfig
@@ -22,9 +23,12 @@ public struct UNet2DConditionModel: Sendable {
     }
 
     let timeEmbedding: (linear1: Linear, linear2: Linear, condition: Linear?)
+    /// SDXL's `add_embedding`: [pooled text ‖ size/crop features] → the time embedding's width.
+    let textTimeEmbedding: (linear1: Linear, linear2: Linear)?
     let convIn: Conv2d
     let downBlocks: [DownBlock]
-    let mid: (resnet1: ResnetBlock, transformer: SpatialTransformer, resnet2: ResnetBlock)
+    /// ResNet [→ transformer → ResNet], or nothing (`UNetConfig.midBlock`).
+    let mid: (resnets: [ResnetBlock], transformer: SpatialTransformer?)?
     let upBlocks: [UpBlock]
     let normOut: GroupNorm
     let convOut: Conv2d
@@ -40,12 +44,18 @@ public struct UNet2DConditionModel: Sendable {
             condition: try c.timeConditionDim.map {
                 try Linear(w["time_embedding.cond_proj"], inFeatures: $0, outFeatures: channels[0], bias: false)
             })
+        textTimeEmbedding = try c.textTimeEmbedding.map {
+            (linear1: try Linear(w["add_embedding.linear_1"], inFeatures: $0.inputWidth, outFeatures: timeWidth),
+             linear2: try Linear(w["add_embedding.linear_2"], inFeatures: timeWidth, outFeatures: timeWidth))
+        }
         convIn = try Conv2d(w["conv_in"], inChannels: c.inChannels, outChannels: channels[0], kernel: 3)
 
-        func transformer(_ w: Weights, _ level: Int) throws -> SpatialTransformer {
+        func transformer(_ w: Weights, _ level: Int, depth: Int, onlyCrossAttention: Bool = false) throws
+            -> SpatialTransformer {
             try SpatialTransformer(w, channels: channels[level], heads: c.heads[level],
                                    contextWidth: c.crossAttentionDim, groups: groups,
-                                   linearProjection: c.useLinearProjection)
+                                   linearProjection: c.useLinearProjection, depth: depth,
+                                   onlyCrossAttention: onlyCrossAttention)
         }
 
         var downBlocks: [DownBlock] = []
@@ -53,12 +63,13 @@ public struct UNet2DConditionModel: Sendable {
         for level in 0..<levels {
             let block = w["down_blocks"][level]
             var resnets: [ResnetBlock] = [], transformers: [SpatialTransformer] = []
-            for i in 0..<c.layersPerBlock {
+            for i in 0..<c.layersPerBlock[level] {
                 let input = i == 0 ? (level == 0 ? channels[0] : channels[level - 1]) : channels[level]
                 resnets.append(try ResnetBlock(block["resnets"][i], inChannels: input, outChannels: channels[level],
                                                timeEmbeddingWidth: timeWidth, groups: groups, eps: eps))
                 if c.downBlocks[level] == .crossAttention {
-                    transformers.append(try transformer(block["attentions"][i], level))
+                    transformers.append(try transformer(block["attentions"][i], level, depth: c.transformerDepth[level][i],
+                                                        onlyCrossAttention: c.onlyCrossAttention[level]))
                 }
                 skipChannels.append(channels[level])
             }
@@ -73,12 +84,17 @@ public struct UNet2DConditionModel: Sendable {
         self.downBlocks = downBlocks
 
         let deepest = channels[levels - 1]
-        mid = (
-            resnet1: try ResnetBlock(w["mid_block.resnets.0"], inChannels: deepest, outChannels: deepest,
-                                     timeEmbeddingWidth: timeWidth, groups: groups, eps: eps),
-            transformer: try transformer(w["mid_block.attentions.0"], levels - 1),
-            resnet2: try ResnetBlock(w["mid_block.resnets.1"], inChannels: deepest, outChannels: deepest,
-                                     timeEmbeddingWidth: timeWidth, groups: groups, eps: eps))
+        func midResnet(_ index: Int) throws -> ResnetBlock {
+            try ResnetBlock(w["mid_block.resnets"][index], inChannels: deepest, outChannels: deepest,
+                            timeEmbeddingWidth: timeWidth, groups: groups, eps: eps)
+        }
+        switch c.midBlock {
+        case .crossAttention?:
+            mid = (resnets: [try midResnet(0), try midResnet(1)],
+                   transformer: try transformer(w["mid_block.attentions.0"], levels - 1, depth: c.midTransformerDepth))
+        case .resnet?: mid = (resnets: [try midResnet(0)], transformer: nil)
+        case nil: mid = nil
+        }
 
         var upBlocks: [UpBlock] = []
         var previous = deepest
@@ -86,12 +102,13 @@ public struct UNet2DConditionModel: Sendable {
             let level = levels - 1 - index  // up block `index` mirrors down level `level`
             let block = w["up_blocks"][index]
             var resnets: [ResnetBlock] = [], transformers: [SpatialTransformer] = []
-            for i in 0...c.layersPerBlock {
+            for i in 0...c.layersPerBlock[level] {
                 let input = (i == 0 ? previous : channels[level]) + skipChannels.removeLast()
                 resnets.append(try ResnetBlock(block["resnets"][i], inChannels: input, outChannels: channels[level],
                                                timeEmbeddingWidth: timeWidth, groups: groups, eps: eps))
                 if c.upBlocks[index] == .crossAttention {
-                    transformers.append(try transformer(block["attentions"][i], level))
+                    transformers.append(try transformer(block["attentions"][i], level, depth: c.upTransformerDepth[index][i],
+                                                        onlyCrossAttention: c.onlyCrossAttention[level]))
                 }
             }
             let upsample = index < levels - 1
@@ -107,9 +124,11 @@ public struct UNet2DConditionModel: Sendable {
 
     /// Predicts the model output for `sample` [batch, in, h, w] at `timestep`, conditioned on
     /// `context` [batch, tokens, crossAttentionDim]. `timeCondition` [batch, timeConditionDim] is the
-    /// guidance embedding of LCM-distilled U-Nets. `isCancelled` is polled between blocks; when it
-    /// returns true the call throws `CancellationError` within one block's time.
+    /// guidance embedding of LCM-distilled U-Nets; `textTime` the pooled text and size/crop numbers
+    /// of SDXL-style U-Nets. `isCancelled` is polled between blocks; when it returns true the call
+    /// throws `CancellationError` within one block's time.
     public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, timeCondition: Tensor? = nil,
+                               textTime: TextTimeCondition? = nil,
                                isCancelled: () -> Bool = { false }) throws -> Tensor {
         let batch = sample.shape[0]
         precondition(context.shape[0] == batch, "context batch \(context.shape[0]) ≠ sample batch \(batch)")
@@ -124,6 +143,18 @@ public struct UNet2DConditionModel: Sendable {
         var temb = timeEmbedding.linear1(features)
         activate(&temb, .silu)
         temb = timeEmbedding.linear2(temb)
+        if let textTimeEmbedding, let layout = config.textTimeEmbedding {
+            guard let textTime else { preconditionFailure("this U-Net needs the pooled text and size/crop numbers") }
+            precondition(textTime.pooled.shape == [batch, layout.pooledWidth],
+                         "pooled text \(textTime.pooled.shape) ≠ [\(batch), \(layout.pooledWidth)]")
+            precondition(textTime.timeIDs.count == batch
+                         && textTime.timeIDs.allSatisfy { $0.count == UNetConfig.TextTimeEmbedding.timeIDCount },
+                         "size/crop numbers: \(UNetConfig.TextTimeEmbedding.timeIDCount) per sample needed")
+            var added = textTimeFeatures(textTime, width: layout.timeIDWidth)
+            added = textTimeEmbedding.linear1(added)
+            activate(&added, .silu)
+            addInPlace(&temb, textTimeEmbedding.linear2(added))
+        }
         activate(&temb, .silu)
 
         var h = convIn(sample)
@@ -140,8 +171,13 @@ public struct UNet2DConditionModel: Sendable {
                 skips.append(h)
             }
         }
-        try checkpoint()
-        h = mid.resnet2(mid.transformer(mid.resnet1(h, activatedTime: temb), context: context), activatedTime: temb)
+        if let mid {
+            try checkpoint()
+            h = mid.resnets[0](h, activatedTime: temb)
+            if let transformer = mid.transformer {
+                h = mid.resnets[1](transformer(h, context: context), activatedTime: temb)
+            }
+        }
         for block in upBlocks {
             for (i, resnet) in block.resnets.enumerated() {
                 try checkpoint()
@@ -162,6 +198,11 @@ public struct UNet2DConditionModel: Sendable {
     /// diffusers' `get_timestep_embedding` in float32: exp(−ln(10000)·i / (half − shift)) · t, then
     /// [sin ‖ cos] (or [cos ‖ sin] with flip_sin_to_cos). → [batch, width]
     func timestepFeatures(_ t: Float, width: Int, batch: Int) -> Tensor {
+        let row = sinusoidalFeatures(t, width: width)
+        return Tensor(shape: [batch, width], data: Array([[Float]](repeating: row, count: batch).joined()))
+    }
+
+    private func sinusoidalFeatures(_ t: Float, width: Int) -> [Float] {
         let half = width / 2
         var row = [Float](repeating: 0, count: width)
         for i in 0..<half {
@@ -171,7 +212,35 @@ public struct UNet2DConditionModel: Sendable {
             row[i] = config.flipSinToCos ? cosine : sine
             row[half + i] = config.flipSinToCos ? sine : cosine
         }
-        return Tensor(shape: [batch, width], data: Array([[Float]](repeating: row, count: batch).joined()))
+        return row
+    }
+
+    /// SDXL's `add_embedding` input: per sample, the pooled text, then the sinusoidal features of
+    /// each size/crop number (`add_time_proj`, the time embedding's frequencies at `width`).
+    /// → [batch, pooled + 6 · width]
+    func textTimeFeatures(_ condition: TextTimeCondition, width: Int) -> Tensor {
+        let batch = condition.pooled.shape[0], pooledWidth = condition.pooled.shape[1]
+        var data: [Float] = []
+        data.reserveCapacity(batch * (pooledWidth + condition.timeIDs[0].count * width))
+        for b in 0..<batch {
+            data.append(contentsOf: condition.pooled.data[b * pooledWidth ..< (b + 1) * pooledWidth])
+            for id in condition.timeIDs[b] { data.append(contentsOf: sinusoidalFeatures(id, width: width)) }
+        }
+        return Tensor(shape: [batch, data.count / batch], data: data)
+    }
+}
+
+/// What an SDXL-style U-Net (`UNetConfig.textTimeEmbedding`) is conditioned on besides the text
+/// states, for each sample of a batch.
+public struct TextTimeCondition: Sendable {
+    /// The second text encoder's projected pooled embedding. [batch, pooled width]
+    public var pooled: Tensor
+    /// diffusers' `add_time_ids`: original height, width; crop top, left; target height, width.
+    public var timeIDs: [[Float]]
+
+    public init(pooled: Tensor, timeIDs: [[Float]]) {
+        self.pooled = pooled
+        self.timeIDs = timeIDs
     }
 }
 
