@@ -21,6 +21,11 @@ What it writes:
 - configs/sd1, configs/sd2: tokenizer_config.json + special_tokens_map.json in the legacy layout of
   Stable Diffusion 1.x (pad `<|endoftext|>`) and 2.x (pad `!`) tokenizer folders. They are paired
   with the real CLIP vocabulary (never copied here) to make the sd1/sd2 cases.
+- configs/sdxl2: the same two files as SDXL's `tokenizer_2` has them (stable-diffusion-xl-base-1.0):
+  pad `!`, declared in an `added_tokens_decoder` as special id 0, not normalized, beside a
+  normalized <|startoftext|> and a raw <|endoftext|>. Paired with the real vocabulary for the sdxl2
+  case; it tokenizes differently from both sd1 and sd2 ("!" is special as in sd2, "<|ENDOFTEXT|>"
+  is not EOS as in sd2).
 - strings.json: >= 2,000 deterministic test strings.
 - unicode.json: how the `tokenizers` pipeline treats Unicode, for a Swift test that sweeps every
   scalar: `classes`, the runs of scalars CLIP's regex sees as letters (L), numbers (N) or whitespace
@@ -30,8 +35,8 @@ What it writes:
 - expected-<case>.json: what `transformers.CLIPTokenizer.from_pretrained(folder)` returns for every
   string with max_length=77, padding="max_length", truncation=True, plus the untruncated token count.
   Cases: small (small-vocab/ as written), small-bare (small-vocab's vocab.json and merges.txt alone,
-  i.e. transformers' defaults), sd1 and sd2 (real vocabulary + configs/sd1 or configs/sd2; skipped
-  with a message when --clip-vocab is absent). The real-vocabulary files hold only ids.
+  i.e. transformers' defaults), sd1, sd2 and sdxl2 (real vocabulary + configs/<case>; skipped with a
+  message when --clip-vocab is absent). The real-vocabulary files hold only ids.
 
 Record format, to keep the files small: `records[i] = [tokenCount, ids]` for `strings[i]`, where
 `ids` is transformers' padded output with its padding tail cut off (the first min(tokenCount, 77)
@@ -188,7 +193,7 @@ def train_small_vocab(folder):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 2. Stable Diffusion 1.x / 2.x tokenizer configuration (legacy layout, as in those model folders)
+# 2. Stable Diffusion tokenizer configuration (SD 1.x/2.x legacy layout; SDXL's tokenizer_2)
 # ---------------------------------------------------------------------------------------------------
 
 def write_sd_configs(folder, pad):
@@ -210,6 +215,29 @@ def write_sd_configs(folder, pad):
     write_json(os.path.join(folder, "special_tokens_map.json"), {
         "bos_token": mapped("<|startoftext|>"), "eos_token": mapped("<|endoftext|>"), "pad_token": pad,
         "unk_token": mapped("<|endoftext|>"),
+    })
+
+
+def write_sdxl2_configs(folder):
+    """SDXL's tokenizer_2 files as published, less tokenizer_config.json's `tokenizer_file` (a path
+    on the machine that made them, which no loader follows)."""
+    def decoder_entry(content, normalized, special):
+        return {"content": content, "lstrip": False, "normalized": normalized, "rstrip": False,
+                "single_word": False, "special": special}
+
+    os.makedirs(folder, exist_ok=True)
+    write_json(os.path.join(folder, "tokenizer_config.json"), {
+        "add_prefix_space": False,
+        "added_tokens_decoder": {"0": decoder_entry("!", False, True),
+                                 "49406": decoder_entry("<|startoftext|>", True, False),
+                                 "49407": decoder_entry("<|endoftext|>", False, False)},
+        "additional_special_tokens": [], "bos_token": "<|startoftext|>", "clean_up_tokenization_spaces": True,
+        "do_lower_case": True, "eos_token": "<|endoftext|>", "errors": "replace", "model_max_length": MAX_LENGTH,
+        "pad_token": "!", "tokenizer_class": "CLIPTokenizer", "unk_token": "<|endoftext|>",
+    })
+    write_json(os.path.join(folder, "special_tokens_map.json"), {
+        "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "!",
+        "unk_token": "<|endoftext|>",
     })
 
 
@@ -496,6 +524,7 @@ def main():
     print(f"small-vocab: {size} tokens, {merges} merges")
     write_sd_configs(os.path.join(ROOT, "configs", "sd1"), "<|endoftext|>")
     write_sd_configs(os.path.join(ROOT, "configs", "sd2"), "!")
+    write_sdxl2_configs(os.path.join(ROOT, "configs", "sdxl2"))
 
     strings = generate_strings()
     assert len(strings) >= 2000, len(strings)
@@ -509,9 +538,10 @@ def main():
 
     cases = [("small", {"vocab": small, "config": small}), ("small-bare", {"vocab": small, "config": None})]
     if os.path.isfile(os.path.join(args.clip_vocab, "vocab.json")):
-        cases += [(sd, {"vocab": args.clip_vocab, "config": os.path.join(ROOT, "configs", sd)}) for sd in ("sd1", "sd2")]
+        cases += [(sd, {"vocab": args.clip_vocab, "config": os.path.join(ROOT, "configs", sd)})
+                  for sd in ("sd1", "sd2", "sdxl2")]
     else:
-        print(f"no CLIP vocabulary at {args.clip_vocab}: the sd1/sd2 expectations are left as they are")
+        print(f"no CLIP vocabulary at {args.clip_vocab}: the sd1/sd2/sdxl2 expectations are left as they are")
     for case, where in cases:
         # Assemble the tokenizer folder the way a model folder has it: vocabulary + configuration.
         folder = tempfile.mkdtemp()

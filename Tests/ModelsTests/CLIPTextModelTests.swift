@@ -33,7 +33,10 @@ import Testing
         return worst / reference.maxAbs
     }
 
-    @Test(arguments: ["sd15-tiny", "sd21-tiny", "eos-id-tiny"])
+    /// sdxl2-tiny is a CLIPTextModelWithProjection: its hidden states are the tower's (before the
+    /// final LayerNorm, so hiddenStates[layers - 1] is SDXL's penultimate-layer context) and its
+    /// text_embeds the projected pooled output.
+    @Test(arguments: ["sd15-tiny", "sd21-tiny", "eos-id-tiny", "sdxl2-tiny"])
     func everyHiddenStateMatchesTransformers(name: String) throws {
         let c = try Self.load(name)
         let output = c.model(c.ids)
@@ -46,6 +49,96 @@ import Testing
         #expect(last <= 1e-4, "\(name) last hidden state: relative error \(last)")
         let pooled = Self.relativeError(output.pooled, try c.expected.tensor("pooled"))
         #expect(pooled <= 1e-4, "\(name) pooled: relative error \(pooled)")
+        if c.expected.info("text_embeds") != nil {
+            let textEmbeds = try #require(output.textEmbeds)
+            let error = Self.relativeError(textEmbeds, try c.expected.tensor("text_embeds"))
+            #expect(error <= 1e-4, "\(name) text_embeds: relative error \(error)")
+        } else {
+            #expect(output.textEmbeds == nil)
+        }
+    }
+
+    // MARK: The projection (CLIPTextModelWithProjection)
+
+    /// Writes `json` as a config.json in a fresh folder and reads it.
+    static func config(_ json: String) throws -> CLIPTextConfig {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clip-config-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("config.json")
+        try Data(json.utf8).write(to: url)
+        return try CLIPTextConfig(contentsOf: url)
+    }
+
+    /// Every CLIP text config carries projection_dim (transformers writes 512 for a plain
+    /// CLIPTextModel, as in sd21-tiny; SDXL's ViT-L says 768): only the class makes a projection.
+    @Test func onlyACLIPTextModelWithProjectionConfigHasAProjection() throws {
+        let fixtures = FixturePaths.url("clip")
+        let projected = try CLIPTextConfig(contentsOf: fixtures.appendingPathComponent("sdxl2-tiny/config.json"))
+        #expect(projected.projectionDim == 56)
+        let plain = try CLIPTextConfig(contentsOf: fixtures.appendingPathComponent("sd21-tiny/config.json"))
+        #expect(plain.projectionDim == nil)
+
+        // stable-diffusion-xl-base-1.0's text_encoder_2 and text_encoder configs, as published.
+        let bigG = try Self.config(#"""
+            {"architectures": ["CLIPTextModelWithProjection"], "attention_dropout": 0.0, "bos_token_id": 0,
+             "dropout": 0.0, "eos_token_id": 2, "hidden_act": "gelu", "hidden_size": 1280,
+             "initializer_factor": 1.0, "initializer_range": 0.02, "intermediate_size": 5120,
+             "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
+             "num_attention_heads": 20, "num_hidden_layers": 32, "pad_token_id": 1, "projection_dim": 1280,
+             "torch_dtype": "float16", "transformers_version": "4.34.0", "vocab_size": 49408}
+            """#)
+        #expect(bigG == .sdxlBigG)
+        let vitL = try Self.config(#"""
+            {"architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0,
+             "eos_token_id": 2, "hidden_act": "quick_gelu", "hidden_size": 768, "initializer_factor": 1.0,
+             "initializer_range": 0.02, "intermediate_size": 3072, "layer_norm_eps": 1e-05,
+             "max_position_embeddings": 77, "model_type": "clip_text_model", "num_attention_heads": 12,
+             "num_hidden_layers": 12, "pad_token_id": 1, "projection_dim": 768, "torch_dtype": "float16",
+             "transformers_version": "4.34.0", "vocab_size": 49408}
+            """#)
+        #expect(vitL == .sd15)
+
+        // Without architectures a config reads as transformers' AutoModel reads it: a plain model.
+        #expect(try Self.config(#"{"projection_dim": 64}"#).projectionDim == nil)
+        #expect { _ = try Self.config(#"{"architectures": ["CLIPTextModelWithProjection"], "projection_dim": 0}"#) }
+            throws: { "\($0)".contains("projection_dim") }
+    }
+
+    /// A stored projection is ignored when the config names none, as transformers' CLIPTextModel
+    /// ignores it; the tower's outputs are the same either way.
+    @Test func aStoredProjectionIsUnusedWithoutProjectionDim() throws {
+        let c = try Self.load("sdxl2-tiny")
+        var config = c.model.config
+        config.projectionDim = nil
+        let weights = try SafetensorsFile(url: FixturePaths.url("clip/sdxl2-tiny/model.safetensors"))
+        let plain = try CLIPTextModel(Weights(weights), config: config)
+        let output = plain(c.ids)
+        #expect(output.textEmbeds == nil)
+        #expect(output.pooled == c.model(c.ids).pooled)
+    }
+
+    @Test func aMissingOrMisshapenProjectionIsNamedInTheError() throws {
+        let sd21 = FixturePaths.url("clip/sd21-tiny")
+        var config = try CLIPTextConfig(contentsOf: sd21.appendingPathComponent("config.json"))
+        config.projectionDim = 32
+        let plainWeights = try SafetensorsFile(url: sd21.appendingPathComponent("model.safetensors"))
+        #expect {
+            _ = try CLIPTextModel(Weights(plainWeights), config: config)
+        } throws: { error in
+            "\(error)".contains("text_projection.weight") && "\(error)".contains("missing")
+        }
+
+        let sdxl2 = FixturePaths.url("clip/sdxl2-tiny")
+        var wide = try CLIPTextConfig(contentsOf: sdxl2.appendingPathComponent("config.json"))
+        wide.projectionDim = 80
+        let weights = try SafetensorsFile(url: sdxl2.appendingPathComponent("model.safetensors"))
+        #expect {
+            _ = try CLIPTextModel(Weights(weights), config: wide)
+        } throws: { error in
+            "\(error)".contains("text_projection.weight") && "\(error)".contains("[56, 80]")
+                && "\(error)".contains("[80, 80]")
+        }
     }
 
     @Test func prefixedAndUnprefixedKeyLayoutsGiveIdenticalOutputs() throws {

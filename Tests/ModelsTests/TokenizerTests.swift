@@ -48,7 +48,7 @@ private enum TokenizerFixtures {
     }
 
     /// A tokenizer folder as a model ships it: the real CLIP vocabulary with the configuration files
-    /// of configs/`name` (SD 1.x or SD 2.x).
+    /// of configs/`name` (SD 1.x, SD 2.x, or SDXL's tokenizer_2).
     static func clipFolder(config name: String) throws -> URL {
         let vocabulary = try #require(clipVocabulary)
         let folder = FileManager.default.temporaryDirectory
@@ -116,7 +116,7 @@ private enum TokenizerFixtures {
     }
 
     @Test(.enabled(if: TokenizerFixtures.clipVocabulary != nil, "needs ../shared/clip-tokenizer"),
-          arguments: ["sd1", "sd2"])
+          arguments: ["sd1", "sd2", "sdxl2"])
     func clipVocabularyMatchesTransformers(config: String) throws {
         let folder = try TokenizerFixtures.clipFolder(config: config)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -381,6 +381,30 @@ private enum TokenizerFixtures {
         let decoded = try CLIPTokenizer(folder: modern)
         #expect(decoded.padID == decoded.eosID)
         #expect(decoded.tokens("<|STARTOFTEXT|>") == [decoded.bosID])
+    }
+
+    /// SDXL's tokenizer_2 layout (configs/sdxl2, here with the small vocabulary's ids): pad "!" is
+    /// declared in added_tokens_decoder as special id 0, matched raw, beside a normalized
+    /// <|startoftext|> and a raw <|endoftext|>. special_tokens_map.json, contradicting it here, is not
+    /// read. The ids are transformers 5.24's for this folder.
+    @Test func sdxlSecondTokenizerLayoutPadsWithExclamationMark() throws {
+        let url = try folder(config: [
+            "tokenizer_config.json": #"""
+                {"added_tokens_decoder": {"0": {"content": "!", "normalized": false, "special": true},
+                                          "1498": {"content": "<|startoftext|>", "normalized": true},
+                                          "1499": {"content": "<|endoftext|>", "normalized": false}},
+                 "pad_token": "!", "model_max_length": 77}
+                """#,
+            "special_tokens_map.json": #"{"pad_token": "<|endoftext|>"}"#,
+        ])
+        defer { try? FileManager.default.removeItem(at: url) }
+        let tokenizer = try CLIPTokenizer(folder: url)
+        #expect(tokenizer.padID == 0 && tokenizer.bosID == 1498 && tokenizer.eosID == 1499)
+        #expect(tokenizer.tokens("hello!!?") == [71, 68, 75, 831, 0, 0, 286])
+        #expect(tokenizer.tokens("<|STARTOFTEXT|>") == [1498])
+        #expect(tokenizer.tokens("a <|ENDOFTEXT|>") == [320, 27, 347, 519, 706, 69, 730, 87, 339, 91, 285])
+        let padded = tokenizer.encode("a").ids
+        #expect(padded.count == 77 && padded.prefix(3) == [1498, 320, 1499] && padded.dropFirst(3).allSatisfy { $0 == 0 })
     }
 
     @Test(arguments: [

@@ -2,13 +2,16 @@ import Foundation
 import Kernels
 
 /// transformers' `CLIPTextModel`: token + position embeddings, a stack of causal pre-norm
-/// transformer blocks (the shared core), a final LayerNorm, and pooling at the EOS token.
+/// transformer blocks (the shared core), a final LayerNorm, and pooling at the EOS token; with
+/// `config.projectionDim`, also its `CLIPTextModelWithProjection`, whose `text_projection` maps the
+/// pooled output to `text_embeds` (SDXL's pooled conditioning).
 public struct CLIPTextModel: Sendable {
     public let config: CLIPTextConfig
     let tokenEmbedding: WeightMatrix  // [vocabularySize, width]; bf16 with the model (~100 MB less)
     let positionEmbedding: Tensor  // [maxPositions, width]
     let layers: [TransformerBlock]
     let finalNorm: LayerNorm
+    let textProjection: Linear?  // [projectionDim, width], no bias; only with config.projectionDim
 
     /// What one forward pass yields, all for the batch of prompts given.
     public struct Output: Sendable {
@@ -19,10 +22,18 @@ public struct CLIPTextModel: Sendable {
         /// The embeddings, then the output of each layer run (before the final LayerNorm), as
         /// transformers' `output_hidden_states`. [layersRun + 1] × [batch, tokens, width]
         public let hiddenStates: [Tensor]
+        /// `text_projection(pooled)`, as `CLIPTextModelWithProjection`'s `text_embeds`; nil without a
+        /// projection. [batch, projectionDim]
+        public let textEmbeds: Tensor?
     }
 
     /// Loads the weights under `weights`, which may be a `text_model.`-prefixed store (hub SD
     /// repositories) or an unprefixed one (transformers 5's `save_pretrained`): both are found.
+    ///
+    /// The projection, `text_projection.weight` [projectionDim, width] beside (never under)
+    /// `text_model.`, as both the hub and transformers 5 store it, is loaded when and only when
+    /// `config.projectionDim` is set: a stored projection without it is ignored, as transformers'
+    /// CLIPTextModel ignores a full CLIPModel's.
     public init(_ weights: Weights, config: CLIPTextConfig) throws {
         let root = weights.contains("text_model.embeddings.token_embedding.weight")
             ? weights["text_model"] : weights
@@ -46,12 +57,17 @@ public struct CLIPTextModel: Sendable {
                     kind: .plain(config.activation)))
         }
         finalNorm = try LayerNorm(root["final_layer_norm"], width: width, eps: config.layerNormEps)
+        textProjection = try config.projectionDim.map { projectionDim in
+            try Linear(weights["text_projection"], inFeatures: width, outFeatures: projectionDim, bias: false)
+        }
     }
 
     /// Encodes token ids [batch][tokens] (tokens ≤ maxPositions).
     ///
     /// `layers`: run only the first `layers` blocks (clip-skip); `lastHiddenState` is then the final
-    /// LayerNorm of that layer's output, as diffusers does for `clip_skip`.
+    /// LayerNorm of that layer's output, as diffusers does for `clip_skip`, and `pooled` and
+    /// `textEmbeds` come from it too. (SDXL's pooled conditioning is `textEmbeds` of a full run
+    /// whatever the clip-skip: diffusers picks the skipped layer from `hiddenStates` instead.)
     public func callAsFunction(_ ids: [[Int32]], layers layersToRun: Int? = nil) -> Output {
         let batch = ids.count, tokens = ids[0].count, width = config.width
         precondition(ids.allSatisfy { $0.count == tokens }, "all prompts must have the same length")
@@ -88,7 +104,9 @@ public struct CLIPTextModel: Sendable {
             let start = (b * tokens + position) * width
             pooled.data.replaceSubrange(b * width ..< (b + 1) * width, with: last.data[start ..< start + width])
         }
-        return Output(lastHiddenState: last, pooled: pooled, hiddenStates: hiddenStates)
+        // transformers projects `pooler_output`, which is taken after the final LayerNorm.
+        return Output(lastHiddenState: last, pooled: pooled, hiddenStates: hiddenStates,
+                      textEmbeds: textProjection.map { $0(pooled) })
     }
 
     /// Where transformers pools: old configs (eos_token_id 2) take the highest id, which is EOS in
