@@ -1,8 +1,8 @@
 import Foundation
 import Kernels
 
-/// A loaded text-to-image model: tokenizer, text encoder, U-Net, decoders and sampler settings.
-/// Loaded once per process; every request reuses it.
+/// A loaded text-to-image model: tokenizer, text encoder (two for SDXL), U-Net, decoders and
+/// sampler settings. Loaded once per process; every request reuses it.
 public struct DiffusionModel: Sendable {
     /// How the model is named in PNG metadata and on screen (its folder or file name).
     public let name: String
@@ -10,6 +10,13 @@ public struct DiffusionModel: Sendable {
     /// nil once released (`releaseTextEncoder`): a batch that has encoded all its prompts frees
     /// its weights before the U-Net runs.
     public private(set) var textEncoder: CLIPTextModel?
+    /// SDXL's second text encoder (OpenCLIP bigG with its projection), released with the first.
+    public private(set) var textEncoder2: CLIPTextModel?
+    /// The second encoder's tokenizer: the same vocabulary as `tokenizer`, padding with its own id.
+    public let tokenizer2: CLIPTokenizer?
+    /// SDXL: guidance without a negative prompt conditions the unguided half on zeros rather than
+    /// on the encoded empty text (diffusers' `force_zeros_for_empty_prompt`, model_index.json).
+    public let zeroEmptyNegative: Bool
     /// nil once released (`releaseUNet`): the last render of a process frees its weights before
     /// the decoder's full-resolution activations are allocated.
     public private(set) var unet: UNet2DConditionModel?
@@ -29,6 +36,7 @@ public struct DiffusionModel: Sendable {
     let textEncoderWeights: Weights
     let unetWeights: Weights
     let textEncoderConfig: CLIPTextConfig
+    let textEncoder2Config: CLIPTextConfig?
     /// The LoRAs merged into the text encoder and into the U-Net now, in the order given.
     public private(set) var textEncoderLoRAs: [LoRAReference] = []
     public private(set) var unetLoRAs: [LoRAReference] = []
@@ -47,14 +55,51 @@ public struct DiffusionModel: Sendable {
         }
     }
 
-    /// Builds the text encoder and the U-Net from their weights.
+    /// SDXL's second text encoder as loaded: its tokenizer, weights and config.
+    public struct SecondTextEncoder {
+        public let tokenizer: CLIPTokenizer
+        public let weights: Weights
+        public let config: CLIPTextConfig
+        public init(tokenizer: CLIPTokenizer, weights: Weights, config: CLIPTextConfig) {
+            self.tokenizer = tokenizer
+            self.weights = weights
+            self.config = config
+        }
+    }
+
+    /// Builds the text encoders and the U-Net from their weights. An SDXL U-Net (one with
+    /// `UNetConfig.textTimeEmbedding`) needs `textEncoder2`, whose projection gives its pooled
+    /// input and whose width, with the first encoder's, makes its context.
     public init(name: String, tokenizer: CLIPTokenizer, textEncoderWeights: Weights, textEncoderConfig: CLIPTextConfig,
+                textEncoder2 second: SecondTextEncoder? = nil, zeroEmptyNegative: Bool = false,
                 unetWeights: Weights, unetConfig: UNetConfig,
                 vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
                 schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) throws {
+        let contextWidth = textEncoderConfig.width + (second?.config.width ?? 0)
+        guard contextWidth == unetConfig.crossAttentionDim else {
+            throw ModelLoadError(path: name, reason: "the U-Net attends to \(unetConfig.crossAttentionDim)-wide text states but "
+                                 + "the text encoder\(second == nil ? " gives" : "s give") \(contextWidth)")
+        }
+        switch (unetConfig.textTimeEmbedding, second) {
+        case (nil, nil): break
+        case (let layout?, let second?):
+            guard second.config.projectionDim == layout.pooledWidth else {
+                throw ModelLoadError(
+                    path: name, reason: "the U-Net takes a \(layout.pooledWidth)-wide pooled text embedding but the second "
+                        + "text encoder projects to \(second.config.projectionDim.map(String.init) ?? "nothing (no text_projection)")")
+            }
+        case (_?, nil):
+            throw ModelLoadError(path: name, reason: "an SDXL U-Net (addition_embed_type \"text_time\") needs a second text encoder")
+        case (nil, _?):
+            throw ModelLoadError(path: name, reason: "a second text encoder needs an SDXL U-Net (addition_embed_type \"text_time\")")
+        }
         self.name = name
         self.tokenizer = tokenizer
+        self.tokenizer2 = second?.tokenizer
         self.textEncoder = try CLIPTextModel(textEncoderWeights, config: textEncoderConfig)
+        self.textEncoder2 = try second.map { try CLIPTextModel($0.weights, config: $0.config) }
+        self.textEncoder2Config = second?.config
+        self.zeroEmptyNegative = zeroEmptyNegative
         self.unet = try UNet2DConditionModel(unetWeights, config: unetConfig)
         self.textEncoderWeights = textEncoderWeights
         self.unetWeights = unetWeights
@@ -68,16 +113,19 @@ public struct DiffusionModel: Sendable {
         self.recommended = recommended
     }
 
-    /// Drops the text encoder's weights (this copy's reference to them; they are freed when no
+    /// Drops the text encoders' weights (this copy's reference to them; they are freed when no
     /// other copy holds them). Prompts can no longer be encoded afterwards.
-    public mutating func releaseTextEncoder() { textEncoder = nil }
+    public mutating func releaseTextEncoder() {
+        textEncoder = nil
+        textEncoder2 = nil
+    }
 
     /// Drops the U-Net's weights, as `releaseTextEncoder` does: nothing can be sampled afterwards.
     public mutating func releaseUNet() { unet = nil }
 
     /// Loads a diffusers folder (`model_index.json`, `unet/`, `text_encoder/`, `tokenizer/`,
-    /// `vae/`, `scheduler/`, optionally `vae_tiny/` with a TAESD decoder and `imagine.json` with
-    /// recommended settings).
+    /// `vae/`, `scheduler/`; SDXL's also `text_encoder_2/` and `tokenizer_2/`; optionally
+    /// `vae_tiny/` with a TAESD decoder and `imagine.json` with recommended settings).
     ///
     /// `tinyDecoder` overrides the folder's `vae_tiny/`; `precision` is what every component keeps
     /// its weight matrices in (and so computes its matrix products in).
@@ -93,11 +141,23 @@ public struct DiffusionModel: Sendable {
         let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
         let unetFolder = folder.appendingPathComponent("unet"), textFolder = folder.appendingPathComponent("text_encoder")
         let unetConfig = try UNetConfig(contentsOf: unetFolder.appendingPathComponent("config.json"))
+        let index = try ConfigJSON(contentsOf: folder.appendingPathComponent("model_index.json"))
+        let text2Folder = folder.appendingPathComponent("text_encoder_2")
+        var second: SecondTextEncoder?
+        if fm.fileExists(atPath: text2Folder.path) {
+            second = SecondTextEncoder(
+                tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer_2")),
+                weights: Weights(try ShardedStore(folder: text2Folder), precision: precision),
+                config: try CLIPTextConfig(contentsOf: text2Folder.appendingPathComponent("config.json")))
+        }
         return try DiffusionModel(
             name: folder.lastPathComponent,
             tokenizer: try CLIPTokenizer(folder: folder.appendingPathComponent("tokenizer")),
             textEncoderWeights: Weights(try ShardedStore(folder: textFolder), precision: precision),
             textEncoderConfig: try CLIPTextConfig(contentsOf: textFolder.appendingPathComponent("config.json")),
+            textEncoder2: second,
+            // diffusers' StableDiffusionXLPipeline defaults the flag to true.
+            zeroEmptyNegative: try index.bool("force_zeros_for_empty_prompt") ?? (second != nil),
             unetWeights: Weights(try ShardedStore(folder: unetFolder), precision: precision),
             unetConfig: unetConfig,
             vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae"), precision: precision),
@@ -194,7 +254,9 @@ extension DiffusionModel {
     public func check(_ file: LoRAFile) throws {
         if let module = file.modules.first(where: { $0.component == .textEncoder2 }) {
             throw LoRAError(file: file.url.path, key: module.key,
-                            reason: "adapts a second text encoder (an SDXL LoRA); \(name) has one")
+                            reason: textEncoder2Config == nil
+                                ? "adapts a second text encoder (an SDXL LoRA); \(name) has one"
+                                : "adapts SDXL's second text encoder, which LoRAs cannot change yet")
         }
         _ = try file.deltas(for: .textEncoder, in: textEncoderWeights.store, strength: 1)
         _ = try file.deltas(for: .unet, in: unetWeights.store, strength: 1)

@@ -1,10 +1,12 @@
 import Foundation
 import Kernels
 
-/// Text → image with one loaded model, as diffusers' StableDiffusionPipeline does it:
+/// Text → image with one loaded model, as diffusers' StableDiffusionPipeline (and for SDXL
+/// StableDiffusionXLPipeline) does it:
 ///
 ///     text states ← CLIP of each 77-token chunk of the prompt (`PromptChunks`), weighted and
-///                   joined, and of the negative prompt when guidance is on
+///                   joined, and of the negative prompt when guidance is on (SDXL: both encoders'
+///                   penultimate states side by side, and the second's projected pooled output)
 ///     latents ← unit Gaussian noise (torch-compatible, from the seed) · initial sigma
 ///     for each sampler step: ε ← U-Net([latents, latents], t, [negative, prompt]) with guidance,
 ///                            latents ← sampler.step(ε)
@@ -23,7 +25,7 @@ public final class Pipeline: @unchecked Sendable {
     /// `releasingUNetBeforeDecode`) by a caller that will not need them again.
     public private(set) var model: DiffusionModel
     private let cacheLock = NSLock()
-    private var encodedChunks: [ChunkKey: Tensor] = [:]
+    private var encodedChunks: [ChunkKey: EncodedChunk] = [:]
     private var chunkOrder: [ChunkKey] = []
     /// 64 chunks of 77 × 1024 fp32 states are 20 MB.
     private let cacheCapacity = 64
@@ -58,11 +60,20 @@ public final class Pipeline: @unchecked Sendable {
         public let latents: Tensor
     }
 
-    /// A prompt through the tokenizer and the text encoder.
+    /// A prompt through the tokenizer and the text encoder(s).
     public struct PromptEncoding: Sendable {
-        /// The weighted last hidden states of every chunk, joined: [1, 77 · chunks, width].
+        /// The weighted states of every chunk, joined: [1, 77 · chunks, width].
         public let states: Tensor
         public let chunkCount: Int
+        /// SDXL: the second encoder's projected pooled output of the first chunk. [1, projection]
+        public let pooled: Tensor?
+    }
+
+    /// One chunk through the text encoder(s): its weighted states [1, 77, width] and, for SDXL,
+    /// the pooled embedding [1, projection].
+    private struct EncodedChunk {
+        let states: Tensor
+        let pooled: Tensor?
     }
 
     /// `prompt`'s chunks (`PromptChunks`), checked against `PromptChunks.maximumChunks`; its
@@ -91,17 +102,29 @@ public final class Pipeline: @unchecked Sendable {
         let layout = try chunks(prompt)
         var states: [Float] = []
         var width = 0
+        var pooled: Tensor?
         for chunk in layout.chunks {
             let encoded = try encode(chunk)
-            width = encoded.shape[2]
-            states.append(contentsOf: encoded.data)
+            width = encoded.states.shape[2]
+            states.append(contentsOf: encoded.states.data)
+            // AUTOMATIC1111 conditions SDXL on the first chunk's pooled output.
+            pooled = pooled ?? encoded.pooled
         }
         let tokens = layout.chunks.count * layout.chunks[0].ids.count
-        return PromptEncoding(states: Tensor(shape: [1, tokens, width], data: states), chunkCount: layout.chunks.count)
+        return PromptEncoding(states: Tensor(shape: [1, tokens, width], data: states), chunkCount: layout.chunks.count,
+                              pooled: pooled)
     }
 
-    /// One chunk's weighted states [1, 77, width], cached.
-    private func encode(_ chunk: PromptChunks.Chunk) throws -> Tensor {
+    /// What guidance pairs with a prompt: the negative prompt's encoding, or zeros shaped as the
+    /// prompt's for an SDXL model without a negative prompt (`DiffusionModel.zeroEmptyNegative`).
+    private func encodeNegative(_ request: GenerationRequest, like prompt: PromptEncoding) throws -> PromptEncoding {
+        guard model.zeroEmptyNegative && request.negativePrompt.isEmpty else { return try encode(request.negativePrompt) }
+        return PromptEncoding(states: Tensor(zeros: prompt.states.shape), chunkCount: prompt.chunkCount,
+                              pooled: prompt.pooled.map { Tensor(zeros: $0.shape) })
+    }
+
+    /// One chunk's encoding, cached.
+    private func encode(_ chunk: PromptChunks.Chunk) throws -> EncodedChunk {
         let key = key(chunk)
         cacheLock.lock()
         if let cached = encodedChunks[key] {
@@ -112,7 +135,12 @@ public final class Pipeline: @unchecked Sendable {
         guard let textEncoder = model.textEncoder else {
             throw GenerationError("the text encoder was released before this prompt was encoded")
         }
-        let states = chunk.emphasized(textEncoder([chunk.ids]).lastHiddenState)
+        let states: EncodedChunk
+        if let textEncoder2 = model.textEncoder2, let tokenizer2 = model.tokenizer2 {
+            states = encodeForSDXL(chunk, textEncoder, textEncoder2, padID: tokenizer2.padID)
+        } else {
+            states = EncodedChunk(states: chunk.emphasized(textEncoder([chunk.ids]).lastHiddenState), pooled: nil)
+        }
         cacheLock.lock()
         if encodedChunks[key] == nil {
             encodedChunks[key] = states
@@ -121,6 +149,30 @@ public final class Pipeline: @unchecked Sendable {
         }
         cacheLock.unlock()
         return states
+    }
+
+    /// SDXL's encoding of a chunk, as StableDiffusionXLPipeline's `encode_prompt`: each encoder's
+    /// penultimate hidden states (before the final LayerNorm), weighted each on its own as
+    /// AUTOMATIC1111 weights each encoder's, side by side → [1, 77, width₁ + width₂]; and the second
+    /// encoder's projected pooled output. The second tokenizer reads the same vocabulary but pads
+    /// with its own id after the first EOS (bigG's "!").
+    private func encodeForSDXL(_ chunk: PromptChunks.Chunk, _ first: CLIPTextModel, _ second: CLIPTextModel,
+                               padID: Int32) -> EncodedChunk {
+        var ids2 = chunk.ids
+        if let end = ids2.firstIndex(of: model.tokenizer.eosID) {
+            for i in (end + 1)..<ids2.count { ids2[i] = padID }
+        }
+        let out1 = first([chunk.ids]), out2 = second([ids2])
+        let states1 = chunk.emphasized(out1.hiddenStates[out1.hiddenStates.count - 2])
+        let states2 = chunk.emphasized(out2.hiddenStates[out2.hiddenStates.count - 2])
+        let tokens = chunk.ids.count, width1 = states1.shape[2], width2 = states2.shape[2]
+        var joined = [Float]()
+        joined.reserveCapacity(tokens * (width1 + width2))
+        for t in 0..<tokens {
+            joined.append(contentsOf: states1.data[t * width1 ..< (t + 1) * width1])
+            joined.append(contentsOf: states2.data[t * width2 ..< (t + 1) * width2])
+        }
+        return EncodedChunk(states: Tensor(shape: [1, tokens, width1 + width2], data: joined), pooled: out2.textEmbeds)
     }
 
     /// A chunk under the text-encoder LoRAs merged now: the same ids encode differently under
@@ -149,7 +201,7 @@ public final class Pipeline: @unchecked Sendable {
     @discardableResult
     public func encodeAllThenReleaseTextEncoder(for requests: [GenerationRequest]) throws -> Bool {
         var keys: [ChunkKey] = []
-        var kept: [ChunkKey: Tensor] = [:]
+        var kept: [ChunkKey: EncodedChunk] = [:]
         for request in requests {
             // A request whose LoRAs cannot be merged is reported when it renders; the rest go on.
             guard (try? applyLoRAs(try loras(for: request), textEncoderOnly: true)) != nil else { continue }
@@ -321,7 +373,18 @@ public final class Pipeline: @unchecked Sendable {
                         onStep: (Progress) -> Void, isCancelled: @escaping () -> Bool) throws -> Tensor {
         guard let unet = model.unet else { throw GenerationError("the U-Net was released; nothing more can be rendered") }
         let useGuidance = usesGuidance(request)
-        let negative = useGuidance ? try encode(request.negativePrompt).states : nil
+        let negativeEncoding = useGuidance ? try encodeNegative(request, like: prompt) : nil
+        let negative = negativeEncoding?.states
+        // SDXL: the pooled text and diffusers' `add_time_ids` (original size, crop top-left, target
+        // size; the request's size for both, no crop).
+        let size = [Float(request.height), Float(request.width)]
+        let timeIDs = size + [0, 0] + size
+        func textTime(_ encodings: [PromptEncoding?]) -> TextTimeCondition? {
+            guard model.unetConfig.textTimeEmbedding != nil else { return nil }
+            let pooled = encodings.compactMap { $0?.pooled }
+            return TextTimeCondition(pooled: pooled.count == 1 ? pooled[0] : concatenateBatch(pooled[0], pooled[1]),
+                                     timeIDs: Array(repeating: timeIDs, count: pooled.count))
+        }
         // LCM-distilled U-Nets take the guidance scale as an embedding instead of a second pass.
         let timeCondition = model.unetConfig.timeConditionDim.map {
             guidanceScaleEmbedding(request.guidanceScale - 1, width: $0)
@@ -354,18 +417,21 @@ public final class Pipeline: @unchecked Sendable {
             if let negative, negative.shape == prompt.states.shape {
                 // diffusers batches [negative, positive]: one U-Net call for both.
                 let both = try unet(concatenateBatch(input, input), timestep: Float(timestep),
-                                    context: concatenateBatch(negative, prompt.states), isCancelled: isCancelled)
+                                    context: concatenateBatch(negative, prompt.states),
+                                    textTime: textTime([negativeEncoding, prompt]), isCancelled: isCancelled)
                 prediction = guided(both, scale: request.guidanceScale)
             } else if let negative {
                 // Prompts of different chunk counts: A1111 (without its "pad prompt/negative
                 // prompt" option) runs the U-Net once per prompt, each on its own states, so
                 // neither is diluted by padding that changes the picture.
-                let uncond = try unet(input, timestep: Float(timestep), context: negative, isCancelled: isCancelled)
-                let cond = try unet(input, timestep: Float(timestep), context: prompt.states, isCancelled: isCancelled)
+                let uncond = try unet(input, timestep: Float(timestep), context: negative,
+                                      textTime: textTime([negativeEncoding]), isCancelled: isCancelled)
+                let cond = try unet(input, timestep: Float(timestep), context: prompt.states,
+                                    textTime: textTime([prompt]), isCancelled: isCancelled)
                 prediction = guided(concatenateBatch(uncond, cond), scale: request.guidanceScale)
             } else {
                 prediction = try unet(input, timestep: Float(timestep), context: prompt.states,
-                                      timeCondition: timeCondition, isCancelled: isCancelled)
+                                      timeCondition: timeCondition, textTime: textTime([prompt]), isCancelled: isCancelled)
             }
             let result = sampler.step(modelOutput: prediction, step: index, latents: latents) {
                 generator.randn(shape)

@@ -35,6 +35,15 @@ public struct LatentPreview: LatentDecoder {
     /// SD 2.x decodes with SD 1.x's VAE, so its latents mean the same colours.
     public static let sd21 = sd15
 
+    /// SDXL's VAE (latents × 0.13025): ComfyUI's `SDXL.latent_rgb_factors` and its bias.
+    public static let sdxl = LatentPreview(matrix: [
+        //   R        G        B
+        [ 0.3651,  0.4232,  0.4341],
+        [-0.2533, -0.0042,  0.1068],
+        [ 0.1076,  0.1111, -0.0362],
+        [-0.3165, -0.2492, -0.2188],
+    ], bias: [0.1084, -0.0175, -0.0011])
+
     /// The preview for the diffusers model in `folder`. Factors written into its `vae/config.json`
     /// as `latent_rgb_factors` [channels][3] and optionally `latent_rgb_factors_bias` [3]
     /// (ComfyUI's names; diffusers ignores keys it does not know) win — that is how a model with
@@ -56,8 +65,9 @@ public struct LatentPreview: LatentDecoder {
         }
         guard channels == 4 else {
             throw json.fail("no 'latent_rgb_factors' for the U-Net's \(channels)-channel latents "
-                            + "(built in: SD 1.x/2.x's 4 channels)")
+                            + "(built in: SD 1.x/2.x's and SDXL's 4 channels)")
         }
+        if unetConfig.textTimeEmbedding != nil { return .sdxl }
         return unetConfig.crossAttentionDim == 1024 ? .sd21 : .sd15
     }
 
