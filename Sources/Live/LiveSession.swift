@@ -74,6 +74,8 @@ public final class LiveSession {
         status = LiveStatus(modelName: modelName, seed: self.seed,
                             previewSteps: settings.previewSteps, refineSteps: settings.refineSteps)
         status.compute = compute
+        status.previewSize = settings.previewSize
+        status.previewDecoder = settings.previewDecoder
         lastInputAt = clock()
     }
 

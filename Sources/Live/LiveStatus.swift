@@ -1,3 +1,5 @@
+import Models
+
 /// What the status line says.
 public struct LiveStatus: Sendable, Equatable {
     public var modelName: String
@@ -8,6 +10,10 @@ public struct LiveStatus: Sendable, Equatable {
     public var seed: UInt64
     public var previewSteps: Int
     public var refineSteps: Int
+    /// What each keystroke renders: its side in pixels and decoder (chosen per model to keep
+    /// typing fluid, so the line says what was chosen).
+    public var previewSize: Int?
+    public var previewDecoder: DecoderKind?
     /// Keystroke → preview ready, for the newest preview shown.
     public var previewLatencyMs: Int?
     /// Whether the picture on screen is the full-quality render of the current prompt.
@@ -38,9 +44,10 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · sixel · refining 3/20 · saved out/x.png`
+    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · preview 256² tiny · 23 ms · sixel · refining 3/20 · saved out/x.png`
     public var text: String {
         var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
+        if let previewSize, let previewDecoder { parts.append("preview \(previewSize)² \(previewDecoder.rawValue)") }
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
         if let graphics { parts.append(graphics) }
         if let progress = refineProgress {

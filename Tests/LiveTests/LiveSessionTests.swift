@@ -257,11 +257,11 @@ import Testing
         #expect(h.session.wantsToQuit)
     }
 
-    @Test func theStatusLineNamesModelSeedStepsAndLatency() {
+    @Test func theStatusLineNamesModelSeedStepsPreviewAndLatency() {
         let h = SessionHarness()
-        #expect(h.session.status.text == "tiny · seed 42 · steps 1/8 · – ms")
+        #expect(h.session.status.text == "tiny · seed 42 · steps 1/8 · preview 32² latent · – ms")
         var status = h.session.status
         status.compute = "bf16, SkylakeX"
-        #expect(status.text == "tiny · bf16, SkylakeX · seed 42 · steps 1/8 · – ms")
+        #expect(status.text == "tiny · bf16, SkylakeX · seed 42 · steps 1/8 · preview 32² latent · – ms")
     }
 }

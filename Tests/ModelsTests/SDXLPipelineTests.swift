@@ -46,6 +46,18 @@ import Testing
         #expect(model.vae?.config.scalingFactor == 0.13025)
     }
 
+    /// Without an imagine.json, SDXL guides at 5 (StableDiffusionXLPipeline's default), and a
+    /// Turbo folder (ancestral Euler on trailing timesteps) renders one step without guidance.
+    @Test func defaultsFollowTheReleasedConfigs() throws {
+        var model = try Self.model.get()
+        #expect(model.defaults.guidanceScale == 5 && model.defaults.steps == 20 && model.defaults.size == 64)
+        model.schedulerConfig.className = "EulerAncestralDiscreteScheduler"
+        model.schedulerConfig.timestepSpacing = .trailing
+        #expect(model.defaults.steps == 1 && model.defaults.guidanceScale == 0 && model.defaults.sampler == .eulerAncestral)
+        model.recommended.steps = 2
+        #expect(model.defaults.steps == 2 && model.defaults.guidanceScale == 0)
+    }
+
     /// A U-Net whose context is not the two encoders' widths side by side is refused at load.
     @Test func mismatchedEncodersAreRefused() throws {
         let folder = FixturePaths.url("pipeline-sdxl/tiny-sdxl")

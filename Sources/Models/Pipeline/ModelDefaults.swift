@@ -1,11 +1,13 @@
 /// What a request to one model gets where the user gives nothing: the one answer `imagine
 /// generate` and `imagine live` both use.
 ///
-/// Each value is the model folder's recommendation (`imagine.json`) when it makes one. Otherwise:
-/// the U-Net's native size; 20 steps with Euler and the full VAE; guidance 7.5, diffusers'
-/// `StableDiffusionPipeline` default, so a downloaded folder renders as diffusers renders it (a
-/// distilled one-step model says `"cfg": 0` in its `imagine.json`); previews of 1 step at most
-/// 256² through TAESD when the model has one, else the latent colour sketch.
+/// Each value is the model folder's recommendation (`imagine.json`) when it makes one, else what
+/// its released configs imply (`DiffusionModel.configRecommendation`: Turbo models 1 step without
+/// guidance, SDXL guidance 5). Otherwise: the U-Net's native size; 20 steps with Euler and the full
+/// VAE (the tiny one for a model that ships only that); guidance 7.5, diffusers'
+/// `StableDiffusionPipeline` default, so a downloaded folder renders as diffusers renders it;
+/// previews of 1 step at most 256² through TAESD when the model has one, else the latent colour
+/// sketch.
 public struct ModelDefaults: Sendable, Equatable {
     /// Width and height: the U-Net's `sample_size` in pixels (512 for SD 1.x, 768 for SD 2.x v-models).
     public var size: Int
@@ -38,9 +40,26 @@ public struct ModelDefaults: Sendable, Equatable {
 }
 
 extension DiffusionModel {
-    /// What a request to this model gets where the user gives nothing.
+    /// What a request to this model gets where the user gives nothing: `imagine.json`'s
+    /// recommendations, then what the model's own configs imply (`configRecommendation`).
     public var defaults: ModelDefaults {
-        ModelDefaults(size: unetConfig.sampleSize * vaeScaleFactor, recommended: recommended,
+        ModelDefaults(size: unetConfig.sampleSize * vaeScaleFactor, recommended: recommended.filling(from: configRecommendation),
                       hasTinyDecoder: tinyDecoder != nil, hasFullVAE: vae != nil)
+    }
+
+    /// What a released folder's configs say about sampling it, without an `imagine.json`:
+    /// SD-Turbo and SDXL-Turbo ship an ancestral Euler scheduler on trailing timesteps, made for
+    /// one step without guidance (their model cards' settings); SDXL's pipeline guides at 5, not
+    /// SD's 7.5.
+    var configRecommendation: RecommendedSettings {
+        var settings = RecommendedSettings()
+        if schedulerConfig.className == "EulerAncestralDiscreteScheduler" && schedulerConfig.timestepSpacing == .trailing {
+            settings.steps = 1
+            settings.cfg = 0
+            settings.sampler = .eulerAncestral
+        } else if unetConfig.textTimeEmbedding != nil {
+            settings.cfg = 5
+        }
+        return settings
     }
 }

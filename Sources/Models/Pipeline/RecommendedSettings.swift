@@ -28,6 +28,13 @@ public struct RecommendedSettings: Sendable, Equatable {
         self.previewDecoder = previewDecoder
     }
 
+    /// These settings, with those left unset taken from `other`.
+    public func filling(from other: RecommendedSettings) -> RecommendedSettings {
+        RecommendedSettings(steps: steps ?? other.steps, cfg: cfg ?? other.cfg, sampler: sampler ?? other.sampler,
+                            decoder: decoder ?? other.decoder, previewSteps: previewSteps ?? other.previewSteps,
+                            previewDecoder: previewDecoder ?? other.previewDecoder)
+    }
+
     /// `folder/imagine.json`, or no recommendations when it is absent.
     public static func load(folder: URL) throws -> RecommendedSettings {
         let url = folder.appendingPathComponent("imagine.json")
