@@ -11,7 +11,11 @@ import Testing
         let name: String, sampler: String, spacing: String, steps: Int, cfg: Float, negative: String, seed: UInt64
         let width: Int, height: Int
     }
-    struct Cases: Decodable { let prompt: String; let cases: [Case] }
+    struct ImageToImageCase: Decodable {
+        let name: String, steps: Int, strength: Double, cfg: Float, negative: String, seed: UInt64
+        let width: Int, height: Int
+    }
+    struct Cases: Decodable { let prompt: String; let cases: [Case]; let img2img: [ImageToImageCase] }
 
     static let model = Result { try DiffusionModel.load(path: FixturePaths.url("pipeline-sdxl/tiny-sdxl")) }
     static let cases = try! JSONDecoder().decode(
@@ -44,6 +48,27 @@ import Testing
         #expect(model.zeroEmptyNegative)
         #expect(model.unetConfig.textTimeEmbedding?.pooledWidth == 24)
         #expect(model.vae?.config.scalingFactor == 0.13025)
+    }
+
+    /// Image to image on SDXL: StableDiffusionXLImg2ImgPipeline's start, with the picture's size
+    /// in the size ids.
+    @Test(arguments: cases.img2img.map(\.name))
+    func imageToImageMatchesDiffusers(name: String) throws {
+        let c = Self.cases.img2img.first { $0.name == name }!
+        let expected = try SafetensorsFile(url: FixturePaths.url("pipeline-sdxl/expected/\(name).safetensors"))
+        let pixels = try expected.tensor("pixels")
+        var request = GenerationRequest(prompt: Self.cases.prompt)
+        request.negativePrompt = c.negative
+        request.seed = c.seed
+        request.steps = c.steps
+        request.guidanceScale = c.cfg
+        request.width = c.width
+        request.height = c.height
+        request.initImage = InitImage(name: name, width: c.width, height: c.height) { _, _ in pixels }
+        request.strength = c.strength
+        let result = try Pipeline(model: try Self.model.get()).generate(request)
+        let psnr = PipelineTests.psnr(result.image, try expected.tensor("image"))
+        #expect(psnr >= 40, "\(name): PSNR \(psnr) dB")
     }
 
     /// Without an imagine.json, SDXL guides at 5 (StableDiffusionXLPipeline's default), and a
