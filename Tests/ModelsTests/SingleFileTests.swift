@@ -271,6 +271,37 @@ import Testing
                 == AutoencoderKL(folder("vae"), config: vaeConfig).decode(latents))
     }
 
+    /// SSD-1B's and Vega's shapes, cut out of the tiny SDXL: a one-ResNet mid block and transformer
+    /// depths that differ between the ResNets of a level; and BK-SDM's: no mid block at all.
+    @Test func distilledSDXLShapesAreInferredPerBlock() throws {
+        let folderConfig = try UNetConfig(contentsOf: Self.sdxlFolder.appendingPathComponent("unet/config.json"))
+        let deeper = ["input_blocks.5.1.transformer_blocks.1.", "output_blocks.1.1.transformer_blocks.1."]
+        for (dropped, midBlock) in [(["middle_block.1.", "middle_block.2."], UNetConfig.MidBlock.resnet),
+                                    (["middle_block."], nil)] {
+            let url = try Self.copy("sdxl-tiny") { key in
+                (dropped + deeper).contains { key.hasPrefix("model.diffusion_model." + $0) } ? nil : key
+            }
+            defer { try? FileManager.default.removeItem(at: url) }
+            let checkpoint = try SingleFileCheckpoint(url: url)
+            var expected = folderConfig
+            expected.midBlock = midBlock
+            expected.transformerDepth = [[1, 1], [2, 1]]
+            expected.upTransformerDepth = [[2, 1, 2], [1, 1, 1]]
+            var inferred = checkpoint.unetConfig
+            inferred.normGroups = folderConfig.normGroups
+            inferred.heads = folderConfig.heads
+            inferred.sampleSize = folderConfig.sampleSize
+            #expect(inferred == expected, "\(dropped)")
+
+            // The model finds every weight it reads under the mapped names, at the shapes it expects.
+            let unet = try UNet2DConditionModel(Weights(checkpoint.unet), config: inferred)
+            let sample = Tensor(shape: [1, 4, 8, 8], data: (0..<256).map { sin(Float($0)) })
+            let context = Tensor(shape: [1, 3, 80], data: (0..<240).map { cos(Float($0)) })
+            let textTime = TextTimeCondition(pooled: Tensor(zeros: [1, 24]), timeIDs: [[64, 64, 0, 0, 64, 64]])
+            #expect(try unet(sample, timestep: 10, context: context, textTime: textTime).shape == [1, 4, 8, 8])
+        }
+    }
+
     /// SDXL's text keys may lack the `text_model.` level too, as SD 1.x's do.
     @Test func sdxlCLIPKeysWithoutTheTextModelLevelAreRead() throws {
         let url = try Self.copy("sdxl-tiny") {
