@@ -56,7 +56,8 @@ import Testing
             let directory = folder.appendingPathComponent(component.name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(component.config.utf8).write(to: directory.appendingPathComponent("config.json"))
-            try SafetensorsWriter.write([("weight", Tensor(zeros: [2]))], to: directory.appendingPathComponent("model.safetensors"))
+            try SafetensorsWriter.write([("weight", Tensor(zeros: [2]))],
+                                        to: directory.appendingPathComponent("model.safetensors"))
         }
         let index = components.map { #""\#($0.name)": ["x", "\#($0.className)"]"# }.joined(separator: ", ")
         try Data("{\(index)}".utf8).write(to: folder.appendingPathComponent("model_index.json"))

@@ -79,20 +79,43 @@ import Testing
     }
 
     /// Real checkpoints, when the environment names them (`IMAGINE_SINGLE_FILE_CHECKPOINTS`, paths
-    /// separated by ':'): SD's own configs are inferred and every model loads. Reads gigabytes.
+    /// separated by ':'; SD 1.x, SD 2.x, SDXL base): the released configs are inferred and every
+    /// model loads. Reads gigabytes.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["IMAGINE_SINGLE_FILE_CHECKPOINTS"] != nil))
     func realCheckpointsGiveTheReferenceConfigs() throws {
         let paths = ProcessInfo.processInfo.environment["IMAGINE_SINGLE_FILE_CHECKPOINTS"] ?? ""
         var sdVAE = AutoencoderKLConfig()
         sdVAE.blockOutChannels = [128, 256, 512, 512]
         sdVAE.layersPerBlock = 2
+        var sdxlVAE = sdVAE
+        sdxlVAE.scalingFactor = 0.13025
+        // stable-diffusion-xl-base-1.0/unet/config.json.
+        var sdxl = UNetConfig()
+        sdxl.blockOutChannels = [320, 640, 1280]
+        sdxl.layersPerBlock = [2, 2, 2]
+        sdxl.downBlocks = [.plain, .crossAttention, .crossAttention]
+        sdxl.upBlocks = [.crossAttention, .crossAttention, .plain]
+        sdxl.transformerDepth = [[1, 1], [2, 2], [10, 10]]
+        sdxl.upTransformerDepth = [[10, 10, 10], [2, 2, 2], [1, 1, 1]]
+        sdxl.midTransformerDepth = 10
+        sdxl.onlyCrossAttention = [false, false, false]
+        sdxl.crossAttentionDim = 2048
+        sdxl.heads = [5, 10, 20]
+        sdxl.useLinearProjection = true
+        sdxl.textTimeEmbedding = .init(timeIDWidth: 256, inputWidth: 2816)
+        sdxl.sampleSize = 128
         for path in paths.split(separator: ":") {
             let checkpoint = try SingleFileCheckpoint(url: URL(fileURLWithPath: String(path)))
-            #expect(checkpoint.unetConfig == (checkpoint.family == .sd1 ? .sd15 : .sd21), "\(path)")
-            #expect(checkpoint.textEncoderConfig == (checkpoint.family == .sd1 ? .sd15 : .sd21), "\(path)")
-            #expect(checkpoint.vaeConfig == sdVAE, "\(path)")
+            let family = checkpoint.family
+            #expect(checkpoint.unetConfig == [.sd1: .sd15, .sd2: .sd21, .sdxl: sdxl][family], "\(path)")
+            #expect(checkpoint.textEncoderConfig == (family == .sd2 ? .sd21 : .sd15), "\(path)")
+            #expect(checkpoint.textEncoder2Config == (family == .sdxl ? .sdxlBigG : nil), "\(path)")
+            #expect(checkpoint.vaeConfig == (family == .sdxl ? sdxlVAE : sdVAE), "\(path)")
             _ = try UNet2DConditionModel(Weights(checkpoint.unet), config: checkpoint.unetConfig)
             _ = try CLIPTextModel(Weights(checkpoint.textEncoder), config: checkpoint.textEncoderConfig)
+            if let store = checkpoint.textEncoder2, let config = checkpoint.textEncoder2Config {
+                _ = try CLIPTextModel(Weights(store), config: config)
+            }
             _ = try AutoencoderKL(Weights(checkpoint.vae), config: checkpoint.vaeConfig)
         }
     }
@@ -328,7 +351,8 @@ import Testing
                 + "supported, only SDXL base models (CLIP ViT-L at conditioner.embedders.0.transformer.* and "
                 + "OpenCLIP ViT-bigG at conditioner.embedders.1.model.*)",
         ])
-        #expect(error.map { "\($0)" }?.contains("not a loadable SD 1.x, 2.x or SDXL checkpoint: an SDXL refiner") == true)
+        #expect(error.map { "\($0)" }?.contains("not a loadable SD 1.x, 2.x or SDXL checkpoint: an SDXL refiner")
+                == true)
     }
 
     @Test func anSDXLFileWithoutItsSecondTextEncoderSaysSo() throws {

@@ -164,7 +164,8 @@ public struct ModelInventory: Sendable {
     /// U-Net by its cross-attention width, anything else by its class name.
     static func recognise(_ config: ConfigJSON) throws -> (ModelFamily?, String?) {
         let isCLIPText = try config.string("model_type") == "clip_text_model"
-            || config.strings("architectures")?.contains(where: ["CLIPTextModel", "CLIPTextModelWithProjection"].contains) == true
+            || config.strings("architectures")?.contains(where: ["CLIPTextModel", "CLIPTextModelWithProjection"].contains)
+                == true
         if isCLIPText, let width = try config.int("hidden_size") {
             guard let family = ModelFamily(textWidth: width) else { return (nil, "CLIP text encoder, width \(width)") }
             // The one CLIP width SDXL has of its own is its second encoder's.

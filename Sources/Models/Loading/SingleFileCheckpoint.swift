@@ -126,8 +126,9 @@ public struct SingleFileCheckpoint: Sendable {
         }
 
         // SDXL's U-Net attends to both encoders' states side by side.
-        let widths = (family == .sdxl ? [tower, tower2] : [tower]).compactMap { $0?.width }
-        if let inferredUNet, widths.count == (family == .sdxl ? 2 : 1), inferredUNet.crossAttentionDim != widths.reduce(0, +) {
+        let towers = family == .sdxl ? [tower, tower2] : [tower]
+        let widths = towers.compactMap { $0?.width }
+        if let inferredUNet, widths.count == towers.count, inferredUNet.crossAttentionDim != widths.reduce(0, +) {
             problems.append("the U-Net attends to \(inferredUNet.crossAttentionDim)-wide text states but the text "
                             + (widths.count == 2 ? "encoders are \(widths[0]) + \(widths[1]) wide"
                                                  : "encoder is \(widths[0]) wide"))

@@ -187,7 +187,11 @@ extension SingleFileKeyMap {
         // ResNets per level: the blocks between downsamplers.
         var layers = [0]
         for block in inputBlocks.dropFirst() {
-            if shape("input_blocks.\(block).0.op.weight") != nil { layers.append(0) } else { layers[layers.count - 1] += 1 }
+            if shape("input_blocks.\(block).0.op.weight") != nil {
+                layers.append(0)
+            } else {
+                layers[layers.count - 1] += 1
+            }
         }
         let levels = layers.count
         guard layers.allSatisfy({ $0 > 0 }) else {
@@ -294,7 +298,8 @@ extension SingleFileKeyMap {
                                     depth: config.upTransformerDepth[up][layer])
                 }
                 if layer == upResnets[up] - 1 && up < levels - 1 {
-                    module("output_blocks.\(block).\(upAttention[up] ? 2 : 1).conv", as: "up_blocks.\(up).upsamplers.0.conv")
+                    module("output_blocks.\(block).\(upAttention[up] ? 2 : 1).conv",
+                           as: "up_blocks.\(up).upsamplers.0.conv")
                 }
             }
         }
