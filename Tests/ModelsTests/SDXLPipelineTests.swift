@@ -71,6 +71,20 @@ import Testing
         #expect(psnr >= 40, "\(name): PSNR \(psnr) dB")
     }
 
+    /// A single SDXL file finds its second tokenizer beside the first; this tiny one's widths do
+    /// not split into the 64-wide heads a single file implies (its components are held to the
+    /// folder's in SingleFileTests), which is an error naming the component, not a crash.
+    @Test func aSingleFileNeedsBothTokenizersAndHeadsThatFit() throws {
+        let folder = FixturePaths.url("pipeline-sdxl/tiny-sdxl")
+        let file = FixturePaths.url("single-file/sdxl-tiny.safetensors")
+        #expect { _ = try DiffusionModel.load(path: file, tokenizer: folder.appendingPathComponent("tokenizer")) }
+            throws: { "\($0)".contains("width 32 does not split into 0 attention heads") }
+        let lone = FileManager.default.temporaryDirectory.appendingPathComponent("sdxl-tokenizer-\(UUID())")
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("tokenizer"), to: lone)
+        defer { try? FileManager.default.removeItem(at: lone) }
+        #expect { _ = try DiffusionModel.load(path: file, tokenizer: lone) } throws: { "\($0)".contains("needs two tokenizers") }
+    }
+
     /// Without an imagine.json, SDXL guides at 5 (StableDiffusionXLPipeline's default), and a
     /// Turbo folder (ancestral Euler on trailing timesteps) renders one step without guidance.
     @Test func defaultsFollowTheReleasedConfigs() throws {
