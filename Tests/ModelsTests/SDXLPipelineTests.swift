@@ -43,7 +43,7 @@ import Testing
         #expect(model.textEncoder2 != nil && model.tokenizer2?.padID == 0)
         #expect(model.zeroEmptyNegative)
         #expect(model.unetConfig.textTimeEmbedding?.pooledWidth == 24)
-        #expect(model.vae.config.scalingFactor == 0.13025)
+        #expect(model.vae?.config.scalingFactor == 0.13025)
     }
 
     /// A U-Net whose context is not the two encoders' widths side by side is refused at load.

@@ -22,7 +22,9 @@ public struct DiffusionModel: Sendable {
     public private(set) var unet: UNet2DConditionModel?
     /// The U-Net's config, which outlives its weights (latent shapes, guidance, memory estimates).
     public let unetConfig: UNetConfig
-    public let vae: AutoencoderKL
+    /// The full VAE; nil for a model that ships only a tiny one (SDXS: `vae/` is an
+    /// AutoencoderTiny), which then decodes with `tinyDecoder`.
+    public let vae: AutoencoderKL?
     public let tinyDecoder: TinyAutoencoder?
     public let latentPreview: LatentPreview
     public var schedulerConfig: SchedulerConfig
@@ -42,12 +44,17 @@ public struct DiffusionModel: Sendable {
     public private(set) var unetLoRAs: [LoRAReference] = []
 
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
-    public var vaeScaleFactor: Int { vae.scaleFactor }
+    public var vaeScaleFactor: Int { vae?.scaleFactor ?? tinyDecoder?.scaleFactor ?? 8 }
 
     /// The decoder of `kind`: the full VAE, TAESD (when the model has one) or the linear preview.
     public func decoder(_ kind: DecoderKind) throws -> any LatentDecoder {
         switch kind {
-        case .vae: return vae
+        case .vae:
+            guard let vae else {
+                throw GenerationError("this model ships only a tiny VAE (its vae/ is an AutoencoderTiny): "
+                                      + "use --decoder tiny, its own decoder", field: "decoder")
+            }
+            return vae
         case .tiny:
             guard let tinyDecoder else { throw GenerationError("this model has no tiny decoder") }
             return tinyDecoder
@@ -73,8 +80,9 @@ public struct DiffusionModel: Sendable {
     public init(name: String, tokenizer: CLIPTokenizer, textEncoderWeights: Weights, textEncoderConfig: CLIPTextConfig,
                 textEncoder2 second: SecondTextEncoder? = nil, zeroEmptyNegative: Bool = false,
                 unetWeights: Weights, unetConfig: UNetConfig,
-                vae: AutoencoderKL, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
+                vae: AutoencoderKL?, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
                 schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) throws {
+        guard vae != nil || tinyDecoder != nil else { throw ModelLoadError(path: name, reason: "no VAE to decode with") }
         let contextWidth = textEncoderConfig.width + (second?.config.width ?? 0)
         guard contextWidth == unetConfig.crossAttentionDim else {
             throw ModelLoadError(path: name, reason: "the U-Net attends to \(unetConfig.crossAttentionDim)-wide text states but "
@@ -127,6 +135,10 @@ public struct DiffusionModel: Sendable {
     /// `vae/`, `scheduler/`; SDXL's also `text_encoder_2/` and `tokenizer_2/`; optionally
     /// `vae_tiny/` with a TAESD decoder and `imagine.json` with recommended settings).
     ///
+    /// A `vae/` holding an AutoencoderTiny (SDXS ships so) is the model's decoder as diffusers
+    /// uses it: it loads as the tiny decoder, and the full VAE comes from `vae_large/` when the
+    /// folder has one (SDXS's AutoencoderKL), else there is none.
+    ///
     /// `tinyDecoder` overrides the folder's `vae_tiny/`; `precision` is what every component keeps
     /// its weight matrices in (and so computes its matrix products in).
     public static func loadDiffusersFolder(_ folder: URL, tinyDecoder: URL? = nil,
@@ -138,7 +150,11 @@ public struct DiffusionModel: Sendable {
             throw ModelLoadError(path: folder.path,
                                  reason: "not a complete diffusers folder: missing \(missing.joined(separator: ", "))")
         }
-        let tinyFolder = tinyDecoder ?? folder.appendingPathComponent("vae_tiny")
+        let vaeFolder = folder.appendingPathComponent("vae")
+        let vaeIsTiny = try ConfigJSON(contentsOf: vaeFolder.appendingPathComponent("config.json"))
+            .string("_class_name") == "AutoencoderTiny"
+        let tinyFolder = tinyDecoder ?? (vaeIsTiny ? vaeFolder : folder.appendingPathComponent("vae_tiny"))
+        let fullFolder = vaeIsTiny ? folder.appendingPathComponent("vae_large") : vaeFolder
         let unetFolder = folder.appendingPathComponent("unet"), textFolder = folder.appendingPathComponent("text_encoder")
         let unetConfig = try UNetConfig(contentsOf: unetFolder.appendingPathComponent("config.json"))
         let index = try ConfigJSON(contentsOf: folder.appendingPathComponent("model_index.json"))
@@ -160,7 +176,7 @@ public struct DiffusionModel: Sendable {
             zeroEmptyNegative: try index.bool("force_zeros_for_empty_prompt") ?? (second != nil),
             unetWeights: Weights(try ShardedStore(folder: unetFolder), precision: precision),
             unetConfig: unetConfig,
-            vae: try AutoencoderKL(folder: folder.appendingPathComponent("vae"), precision: precision),
+            vae: fm.fileExists(atPath: fullFolder.path) ? try AutoencoderKL(folder: fullFolder, precision: precision) : nil,
             tinyDecoder: fm.fileExists(atPath: tinyFolder.path) || tinyDecoder != nil
                 ? try TinyAutoencoder(folder: tinyFolder, precision: precision) : nil,
             latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unetConfig),

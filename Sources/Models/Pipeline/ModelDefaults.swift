@@ -20,12 +20,14 @@ public struct ModelDefaults: Sendable, Equatable {
     public var previewDecoder: DecoderKind
 
     /// The defaults of a model whose U-Net draws `size`² pictures, given what its folder recommends.
-    public init(size: Int, recommended: RecommendedSettings = RecommendedSettings(), hasTinyDecoder: Bool = false) {
+    /// `hasFullVAE` false: a model with only a tiny VAE (SDXS) decodes with it.
+    public init(size: Int, recommended: RecommendedSettings = RecommendedSettings(), hasTinyDecoder: Bool = false,
+                hasFullVAE: Bool = true) {
         self.size = size
         steps = recommended.steps ?? 20
         guidanceScale = recommended.cfg ?? 7.5
         sampler = recommended.sampler ?? .euler
-        decoder = recommended.decoder ?? .vae
+        decoder = recommended.decoder ?? (hasFullVAE ? .vae : .tiny)
         previewSteps = recommended.previewSteps ?? 1
         previewSize = min(size, 256)
         previewDecoder = recommended.previewDecoder ?? (hasTinyDecoder ? .tiny : .latent)
@@ -39,6 +41,6 @@ extension DiffusionModel {
     /// What a request to this model gets where the user gives nothing.
     public var defaults: ModelDefaults {
         ModelDefaults(size: unetConfig.sampleSize * vaeScaleFactor, recommended: recommended,
-                      hasTinyDecoder: tinyDecoder != nil)
+                      hasTinyDecoder: tinyDecoder != nil, hasFullVAE: vae != nil)
     }
 }

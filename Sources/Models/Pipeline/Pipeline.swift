@@ -267,6 +267,10 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func validateImageToImage(_ request: GenerationRequest, _ initImage: InitImage) throws {
+        guard model.vae != nil else {
+            throw GenerationError("image to image needs the full VAE's encoder, and this model ships only a tiny VAE",
+                                  field: "init-image")
+        }
         guard request.strength >= 0 && request.strength <= 1 else {
             throw GenerationError("strength must be 0…1, got \(request.strength)", field: "strength")
         }
@@ -455,7 +459,8 @@ public final class Pipeline: @unchecked Sendable {
         -> (encoder: AutoencoderKL.ImageEncoder, mean: Tensor, logVariance: Tensor) {
         encoderLock.lock()
         defer { encoderLock.unlock() }
-        let encoder = try imageEncoder ?? model.vae.loadEncoder()
+        guard let vae = model.vae else { throw GenerationError("this model has no full VAE to encode with") }
+        let encoder = try imageEncoder ?? vae.loadEncoder()
         imageEncoder = encoder
         let key = PosteriorKey(image: image.identity, width: width, height: height)
         if let kept = posteriors.first(where: { $0.key == key }) { return (encoder, kept.mean, kept.logVariance) }

@@ -23,14 +23,14 @@ public struct WorkingMemory: Sendable, Equatable {
         var decoderChannels: Int
         switch request.decoder {
         case .vae:
-            let c = model.vae.config.blockOutChannels
+            let c = model.vae?.config.blockOutChannels ?? [3]
             decoderChannels = max(c[0], c.count > 1 ? c[1] : c[0])
         case .tiny: decoderChannels = model.tinyDecoder?.config.decoderBlockOutChannels.max() ?? 64
         case .latent: decoderChannels = 3
         }
         if request.initImage != nil {
             // The VAE encoder runs at full resolution too, as wide as the decoder's first levels.
-            let c = model.vae.config.blockOutChannels
+            let c = model.vae?.config.blockOutChannels ?? [3]
             decoderChannels = max(decoderChannels, c[0], c.count > 1 ? c[1] : c[0])
         }
         let unetChannels = Double(model.unetConfig.blockOutChannels.first ?? 0)

@@ -42,6 +42,11 @@ public struct TinyAutoencoder: LatentDecoder {
         }
     }
 
+    /// Pixels per latent pixel: one upsampling per stage but the last (8 for TAESD).
+    public var scaleFactor: Int {
+        Int(pow(Double(config.upsamplingScalingFactor), Double(config.decoderBlockOutChannels.count - 1)))
+    }
+
     public init(_ w: Weights, config c: AutoencoderTinyConfig) throws {
         config = c
         decoder = try Self.decoderLayers(w["decoder.layers"], config: c)
