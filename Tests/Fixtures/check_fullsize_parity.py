@@ -42,7 +42,9 @@ PROMPT = "a lighthouse on a rocky coast at sunset, oil painting"
 CASES = {
     "sdxl-turbo": dict(model="sdxl-turbo", size=512, steps=1, cfg=0.0, sampler="euler_a", seed=42),
     "sdxl-base": dict(model="sdxl-base", size=1024, steps=2, cfg=5.0, sampler="euler", seed=43),
-    "sdxs-512": dict(model="sdxs-512", size=512, steps=1, cfg=0.0, sampler="euler", seed=44),
+    # diffusers decodes with vae/, SDXS's AutoencoderTiny; our folder loader makes vae_large/ (the
+    # release ships one) the "vae" decoder and its default, so the tiny decoder is named.
+    "sdxs-512": dict(model="sdxs-512", size=512, steps=1, cfg=0.0, sampler="euler", seed=44, decoder="tiny"),
     "bk-sdm-tiny": dict(model="bk-sdm-tiny", size=512, steps=4, cfg=7.5, sampler="euler", seed=45),
     "ssd-1b": dict(model="ssd-1b", size=1024, steps=2, cfg=5.0, sampler="euler", seed=46),
 }
@@ -161,6 +163,8 @@ def run_case(name: str, case: dict, args) -> dict:
                "--cfg", str(case["cfg"]), "--width", str(case["size"]), "--height", str(case["size"]),
                "--sampler", case["sampler"], "--precision", "fp32", "--threads", "2",
                "--out-dir", os.path.join(out, "imagine"), PROMPT]
+    if "decoder" in case:
+        command[-1:-1] = ["--decoder", case["decoder"]]
     result, stats = timed(command, os.path.join(out, "imagine.log"), args.nice)
     if result.returncode != 0:
         row["error"] = f"imagine failed ({result.returncode}): {result.stderr.strip().splitlines()[-3:]}"
@@ -197,6 +201,12 @@ def main() -> None:
         diffusers_side(name, case, os.path.join(args.work, case["model"]), os.path.join(args.out, name.replace("@", "-")))
         return
 
+    # report.json keeps the rows of earlier runs for the cases this run does not repeat.
+    report = os.path.join(args.out, "report.json")
+    earlier = []
+    if os.path.exists(report):
+        with open(report) as f:
+            earlier = json.load(f)
     rows = []
     for text in args.cases.split(","):
         name, case = parse_case(text)
@@ -205,8 +215,9 @@ def main() -> None:
         row = run_case(name, case, args)
         rows.append(row)
         print(json.dumps(row), flush=True)
-        with open(os.path.join(args.out, "report.json"), "w") as f:
-            json.dump(rows, f, indent=1)
+        done = {row["case"] for row in rows}
+        with open(report, "w") as f:
+            json.dump([row for row in earlier if row["case"] not in done] + rows, f, indent=1)
 
     print(f"\n{'case':<16}{'PSNR dB':>9}{'max|Δ|':>8}   {'ours gen/wall s':>16}{'diffusers gen/wall s':>22}"
           f"   {'ours RSS GB':>11}{'diffusers RSS GB':>17}")
