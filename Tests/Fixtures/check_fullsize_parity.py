@@ -45,6 +45,10 @@ CASES = {
     # diffusers decodes with vae/, SDXS's AutoencoderTiny; our folder loader makes vae_large/ (the
     # release ships one) the "vae" decoder and its default, so the tiny decoder is named.
     "sdxs-512": dict(model="sdxs-512", size=512, steps=1, cfg=0.0, sampler="euler", seed=44, decoder="tiny"),
+    # The same with vae_large/ (SDXS's README: pipe.vae = AutoencoderKL.from_pretrained(".../vae_large")):
+    # a random TAESD clips most pixels, the random kl-f8 VAE few, so this one sees the U-Net better.
+    "sdxs-512-vae-large": dict(model="sdxs-512", size=512, steps=1, cfg=0.0, sampler="euler", seed=44,
+                               decoder="vae", vae_folder="vae_large"),
     "bk-sdm-tiny": dict(model="bk-sdm-tiny", size=512, steps=4, cfg=7.5, sampler="euler", seed=45),
     "ssd-1b": dict(model="ssd-1b", size=1024, steps=2, cfg=5.0, sampler="euler", seed=46),
 }
@@ -65,8 +69,7 @@ def parse_case(text: str) -> tuple[str, dict]:
 def diffusers_side(name: str, case: dict, model: str, out: str) -> None:
     import numpy as np
     import torch
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
-    from PIL import Image
+    from diffusers import AutoencoderKL, StableDiffusionPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
 
     torch.set_num_threads(2)
     with open(os.path.join(model, "model_index.json")) as f:
@@ -95,6 +98,9 @@ def diffusers_side(name: str, case: dict, model: str, out: str) -> None:
         timings["encode_s"] = time.perf_counter() - start
         pipe.register_modules(unet=UNet2DConditionModel.from_pretrained(model, subfolder="unet",
                                                                          torch_dtype=torch.float32))
+        if "vae_folder" in case:
+            pipe.register_modules(vae=AutoencoderKL.from_pretrained(model, subfolder=case["vae_folder"],
+                                                                    torch_dtype=torch.float32))
         timings["load_s"] = time.perf_counter() - start
         print(f"{name}: {type(pipe).__name__}, scheduler {type(pipe.scheduler).__name__} "
               f"({pipe.scheduler.config.timestep_spacing}), vae {type(pipe.vae).__name__}", flush=True)
@@ -219,14 +225,16 @@ def main() -> None:
         with open(report, "w") as f:
             json.dump([row for row in earlier if row["case"] not in done] + rows, f, indent=1)
 
-    print(f"\n{'case':<16}{'PSNR dB':>9}{'max|Δ|':>8}   {'ours gen/wall s':>16}{'diffusers gen/wall s':>22}"
+    # clip%: the share of diffusers' pixel values outside [-1, 1], which any decoder would agree on.
+    print(f"\n{'case':<20}{'PSNR dB':>9}{'max|Δ|':>8}{'clip%':>7}   {'ours gen/wall s':>16}{'diffusers gen/wall s':>22}"
           f"   {'ours RSS GB':>11}{'diffusers RSS GB':>17}")
     for row in rows:
         if "error" in row:
-            print(f"{row['case']:<16}  {row['error']}")
+            print(f"{row['case']:<20}  {row['error']}")
             continue
         ours, theirs = row["imagine"], row["diffusers"]
-        print(f"{row['case']:<16}{row['psnr_db']:>9.2f}{row['max_abs_8bit']:>8}   "
+        print(f"{row['case']:<20}{row['psnr_db']:>9.2f}{row['max_abs_8bit']:>8}"
+              f"{100 * row['diffusers_image']['clipped']:>7.1f}   "
               f"{ours['gen_s']:>7.1f}/{ours['wall_s']:<8.1f}{theirs['gen_s']:>13.1f}/{theirs['wall_s']:<8.1f}"
               f"   {ours['peak_rss_gb']:>11.2f}{theirs['peak_rss_gb']:>17.2f}"
               f"   {'ok' if row['pass'] else 'FAIL (< 40 dB)'}")
