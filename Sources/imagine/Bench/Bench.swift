@@ -246,7 +246,8 @@ struct BenchComponent: ParsableCommand {
         }
         if let folder = existing(name) { return folder }
         if tinyVAE && component == .vae {
-            throw ValidationError("\(model)/vae is an AutoencoderTiny and there is no vae_large/: time it as tiny-decoder")
+            printError("error: \(model)/vae is an AutoencoderTiny and there is no vae_large/: time it as tiny-decoder")
+            throw ExitCode(1)
         }
         return root
     }
