@@ -16,7 +16,7 @@ import shutil
 
 import torch
 from diffusers import (AutoencoderKL, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
-                       StableDiffusionXLPipeline, UNet2DConditionModel)
+                       StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline, UNet2DConditionModel)
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
@@ -43,7 +43,20 @@ CASES = [
     dict(name="turbo-one-step", sampler="euler_a", spacing="trailing", steps=1, cfg=0.0, negative="",
          seed=3, width=48, height=64),
 ]
+# StableDiffusionXLImg2ImgPipeline on the same model: `pixels` (saved with the image) is the
+# picture as the pipeline's preprocessing leaves it, [1, 3, h, w] in [-1, 1].
+IMG2IMG_CASES = [
+    dict(name="img2img-guided", steps=4, strength=0.6, cfg=5.0, negative="", seed=13, width=64, height=48),
+]
 PROMPT = "a red apple on a wooden table"
+
+
+def test_picture(height: int, width: int) -> torch.Tensor:
+    """Smooth colour waves in [-1, 1]: a picture with structure at every scale the VAE sees."""
+    y = torch.linspace(0, 1, height)[:, None]
+    x = torch.linspace(0, 1, width)[None, :]
+    channels = [torch.sin(6 * x + 2 * y), torch.cos(4 * y - 3 * x), torch.sin(9 * x * y + 1)]
+    return (0.8 * torch.stack(channels))[None].contiguous()
 
 
 def randomize(model: torch.nn.Module, generator: torch.Generator) -> None:
@@ -127,8 +140,21 @@ def main() -> None:
         tensors = {"image": (image * 2 - 1).contiguous()}
         save_file(tensors, os.path.join(ROOT, "expected", case["name"] + ".safetensors"))
         print(case["name"], tuple(image.shape), f"range {image.min():.3f}…{image.max():.3f}")
+    img2img = StableDiffusionXLImg2ImgPipeline(**pipe.components)
+    img2img.scheduler = EulerDiscreteScheduler.from_config(scheduler_config)
+    for case in IMG2IMG_CASES:
+        picture = (test_picture(case["height"], case["width"]) + 1) / 2  # [0, 1], as the pipeline takes it
+        pixels = 2 * picture - 1  # what its preprocessing makes of it
+        generator = torch.Generator("cpu").manual_seed(case["seed"])
+        with torch.no_grad():
+            image = img2img(PROMPT, image=picture, strength=case["strength"], negative_prompt=case["negative"] or None,
+                            num_inference_steps=case["steps"], guidance_scale=case["cfg"], generator=generator,
+                            output_type="pt").images
+        tensors = {"image": (image * 2 - 1).contiguous(), "pixels": pixels}
+        save_file(tensors, os.path.join(ROOT, "expected", case["name"] + ".safetensors"))
+        print(case["name"], tuple(image.shape), f"range {image.min():.3f}…{image.max():.3f}")
     with open(os.path.join(ROOT, "expected", "cases.json"), "w") as f:
-        json.dump({"prompt": PROMPT, "cases": CASES}, f, indent=1)
+        json.dump({"prompt": PROMPT, "cases": CASES, "img2img": IMG2IMG_CASES}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,20 @@ Deterministic: the same versions give byte-identical files. Writes Tests/Fixture
                            logit_scale)
     sd1-tiny/, sd2-tiny/   the same weights as diffusers folders (unet/, vae/, text_encoder/: each a
                            config.json and its weights in the single file's dtype, so bitwise equal)
+    sdxl-tiny.safetensors  fp16, the layout of sd_xl_base_1.0.safetensors (Stability's "sgm"): the
+                           tiny random SDXL of Tests/Fixtures/pipeline-sdxl/tiny-sdxl/ (written by
+                           make_sdxl_pipeline_fixtures.py; its fp32 folder is the reference, so a
+                           test compares against its tensors rounded to fp16) as
+                           model.diffusion_model.* (label_emb = add_embedding, per-level transformer
+                           depths), first_stage_model.*, conditioner.embedders.0.transformer.text_model.*
+                           (CLIP ViT-L, with position_ids) and conditioner.embedders.1.model.* (OpenCLIP
+                           bigG: fused attn.in_proj_*, every layer, text_projection stored [width,
+                           projection], logit_scale)
 
 The LDM layout is written by inverting diffusers' key mapping here (diffusers → LDM), and the script
-then checks that diffusers' own converters (`convert_ldm_unet_checkpoint`,
+then checks that diffusers' own converters (for SDXL: `StableDiffusionXLPipeline.from_single_file`
+with the folder as its config, on an fp32 copy and on the fp16 file) map each file back to exactly
+the folder's tensors; for SD 1.x/2.x: (`convert_ldm_unet_checkpoint`,
 `convert_ldm_vae_checkpoint`, `convert_ldm_clip_checkpoint`, `convert_open_clip_checkpoint`, and
 `from_single_file` for the U-Net and VAE) map each file back to exactly the folder's tensors.
 
@@ -31,15 +42,19 @@ loader takes those from the family, so the test compares them separately.
 import os
 import re
 import shutil
+import tempfile
+from types import SimpleNamespace
 
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import AutoencoderKL, StableDiffusionXLPipeline, UNet2DConditionModel
 from diffusers.loaders.single_file_utils import (convert_ldm_clip_checkpoint, convert_ldm_unet_checkpoint,
                                                  convert_ldm_vae_checkpoint, convert_open_clip_checkpoint)
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "single-file")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "single-file")
+SDXL_FOLDER = os.path.join(HERE, "pipeline-sdxl", "tiny-sdxl")
 
 # Text towers: width 64 with one 64-dim head (both CLIP towers SD uses have 64-dim heads).
 TEXT = dict(vocab_size=500, hidden_size=64, intermediate_size=256, num_attention_heads=1,
@@ -97,7 +112,8 @@ def unet_to_ldm(state: dict, config) -> dict:
     fixed = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
              "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2",
              "mid_block.resnets.0": "middle_block.0", "mid_block.attentions.0": "middle_block.1",
-             "mid_block.resnets.1": "middle_block.2"}
+             "mid_block.resnets.1": "middle_block.2",
+             "add_embedding.linear_1": "label_emb.0.0", "add_embedding.linear_2": "label_emb.0.2"}
 
     def block(module: str) -> str | None:
         if module in fixed:
@@ -156,24 +172,30 @@ def vae_to_ldm(state: dict, config) -> dict:
     return out
 
 
-def clip_to_ldm(state: dict) -> dict:
+def clip_to_ldm(state: dict, prefix: str = "cond_stage_model.transformer.text_model.") -> dict:
     """transformers CLIPTextModel (unprefixed, transformers 5) → SD 1.x's
-    `cond_stage_model.transformer.text_model.*`, with the int64 position_ids buffer SD 1.x files carry."""
-    out = {"cond_stage_model.transformer.text_model." + k: v for k, v in state.items()}
-    out["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(77)[None]
+    `cond_stage_model.transformer.text_model.*` (or SDXL's `conditioner.embedders.0.transformer.text_model.*`),
+    with the int64 position_ids buffer those files carry."""
+    out = {prefix + k: v for k, v in state.items()}
+    out[prefix + "embeddings.position_ids"] = torch.arange(77)[None]
     return out
 
 
-def open_clip_to_ldm(state: dict, layers: int, generator: torch.Generator, dtype) -> dict:
-    """transformers CLIPTextModel → SD 2.x's OpenCLIP `cond_stage_model.model.*`: q/k/v fused into
-    attn.in_proj_*, OpenCLIP module names, plus the tower's text_projection and logit_scale."""
-    p = "cond_stage_model.model."
+def open_clip_to_ldm(state: dict, layers: int, generator: torch.Generator, dtype,
+                     prefix: str = "cond_stage_model.model.", projection: torch.Tensor | None = None) -> dict:
+    """transformers CLIPTextModel → SD 2.x's OpenCLIP `cond_stage_model.model.*` (or SDXL's
+    `conditioner.embedders.1.model.*`): q/k/v fused into attn.in_proj_*, OpenCLIP module names, plus
+    the tower's text_projection ([width, projection], applied as x @ P: the transpose of
+    transformers' `text_projection.weight`; random when none is given) and logit_scale."""
+    p = prefix
     width = state["embeddings.token_embedding.weight"].shape[1]
+    if projection is None:
+        projection = (torch.randn((width, width), generator=generator) / width ** 0.5).to(dtype)
     out = {p + "token_embedding.weight": state["embeddings.token_embedding.weight"],
            p + "positional_embedding": state["embeddings.position_embedding.weight"],
            p + "ln_final.weight": state["final_layer_norm.weight"],
            p + "ln_final.bias": state["final_layer_norm.bias"],
-           p + "text_projection": (torch.randn((width, width), generator=generator) / width ** 0.5).to(dtype),
+           p + "text_projection": projection,
            p + "logit_scale": torch.tensor(4.6052, dtype=dtype)}
     names = {"layer_norm1": "ln_1", "layer_norm2": "ln_2", "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj",
              "self_attn.out_proj": "attn.out_proj"}
@@ -271,6 +293,51 @@ def main() -> None:
         folder_size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(folder) for f in fs)
         print(name, f"{os.path.getsize(path) / 1e6:.2f} MB single file,", f"{folder_size / 1e6:.2f} MB folder,",
               len(checkpoint), "tensors")
+
+
+    make_sdxl()
+
+
+def make_sdxl() -> None:
+    """sdxl-tiny.safetensors from the tiny SDXL folder, checked with diffusers' SDXL single-file loader."""
+    def folder_state(component: str) -> dict:
+        name = "model.safetensors" if component.startswith("text_encoder") else "diffusion_pytorch_model.safetensors"
+        return load_file(os.path.join(SDXL_FOLDER, component, name))
+
+    states = {c: folder_state(c) for c in ("unet", "vae", "text_encoder", "text_encoder_2")}
+    unet_config = UNet2DConditionModel.load_config(SDXL_FOLDER, subfolder="unet")
+    vae_config = AutoencoderKL.load_config(SDXL_FOLDER, subfolder="vae")
+    # transformers saves CLIPTextModelWithProjection under text_model. beside text_projection.weight.
+    big_g = {k.removeprefix("text_model."): v for k, v in states["text_encoder_2"].items()
+             if k != "text_projection.weight"}
+    layers = 1 + max(int(k.split(".")[2]) for k in big_g if k.startswith("encoder.layers."))
+    checkpoint = {**unet_to_ldm(states["unet"], SimpleNamespace(**unet_config)),
+                  **vae_to_ldm(states["vae"], SimpleNamespace(**vae_config)),
+                  **clip_to_ldm(states["text_encoder"], prefix="conditioner.embedders.0.transformer.text_model."),
+                  **open_clip_to_ldm(big_g, layers, None, torch.float32, prefix="conditioner.embedders.1.model.",
+                                     projection=states["text_encoder_2"]["text_projection.weight"].T.contiguous())}
+
+    reference = StableDiffusionXLPipeline.from_pretrained(SDXL_FOLDER, local_files_only=True)
+    components = ("unet", "vae", "text_encoder", "text_encoder_2")
+    with tempfile.TemporaryDirectory() as scratch:
+        full = os.path.join(scratch, "sdxl-tiny-fp32.safetensors")
+        save_file(checkpoint, full, metadata={"format": "pt"})
+        for path, dtype in ((full, torch.float32), (os.path.join(ROOT, "sdxl-tiny.safetensors"), torch.float16)):
+            if dtype != torch.float32:
+                save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in checkpoint.items()}, path,
+                          metadata={"format": "pt"})
+            pipe = StableDiffusionXLPipeline.from_single_file(path, config=SDXL_FOLDER, local_files_only=True,
+                                                              torch_dtype=dtype)
+            for component in components:
+                loaded = {k: v.contiguous() for k, v in getattr(pipe, component).state_dict().items()}
+                expected = {k: v.to(dtype) for k, v in getattr(reference, component).state_dict().items()}
+                expect_same(f"sdxl-tiny {dtype} {component} from_single_file", loaded, expected)
+    # The folder's files hold what the pipeline holds, under the names a test compares.
+    for component in components:
+        expect_same(f"tiny-sdxl {component} files", states[component],
+                    {k: v.contiguous() for k, v in getattr(reference, component).state_dict().items()})
+    print("sdxl-tiny", f"{os.path.getsize(os.path.join(ROOT, 'sdxl-tiny.safetensors')) / 1e6:.2f} MB single file,",
+          len(checkpoint), "tensors")
 
 
 if __name__ == "__main__":

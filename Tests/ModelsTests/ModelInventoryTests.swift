@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Models
 import Testing
 
@@ -25,13 +26,49 @@ import Testing
         #expect(try ShardedStore(folder: folder).origin == folder.appendingPathComponent("model.safetensors").path)
     }
 
-    @Test(arguments: [("sd1-tiny", ModelFamily.sd1), ("sd2-tiny", ModelFamily.sd2)])
+    @Test(arguments: [("sd1-tiny", ModelFamily.sd1), ("sd2-tiny", ModelFamily.sd2), ("sdxl-tiny", ModelFamily.sdxl)])
     func singleFilesAreRecognisedAsTheLoaderReadsThem(name: String, family: ModelFamily) throws {
         let url = FixturePaths.url("single-file/\(name).safetensors")
         let inventory = try ModelInventory(path: url)
         #expect(inventory.family == family)
         #expect(inventory.family == (try SingleFileCheckpoint(url: url)).family)
         #expect(inventory.components.first?.description?.hasPrefix("\(family.rawValue) single-file checkpoint") == true)
+    }
+
+    @Test func anSDXLSingleFileNamesBothTextEncoders() throws {
+        let inventory = try ModelInventory(path: FixturePaths.url("single-file/sdxl-tiny.safetensors"))
+        #expect(inventory.components.first?.description == "SDXL single-file checkpoint (cross-attention 80; "
+                + "text encoders: CLIP ViT-L/14 text, width 32; OpenCLIP ViT-bigG/14 text with projection, width 48)")
+    }
+
+    /// An SDXL folder at SDXL's widths (configs and stand-in weights): its CLIP ViT-L text_encoder
+    /// alone reads as SD 1.x's, the folder as SDXL.
+    @Test func anSDXLFolderIsSDXL() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inventory-sdxl-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let components: [(name: String, className: String, config: String)] = [
+            ("text_encoder", "CLIPTextModel", #"{"architectures": ["CLIPTextModel"], "hidden_size": 768}"#),
+            ("text_encoder_2", "CLIPTextModelWithProjection",
+             #"{"architectures": ["CLIPTextModelWithProjection"], "hidden_size": 1280}"#),
+            ("unet", "UNet2DConditionModel", #"{"_class_name": "UNet2DConditionModel", "cross_attention_dim": 2048}"#),
+        ]
+        for component in components {
+            let directory = folder.appendingPathComponent(component.name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(component.config.utf8).write(to: directory.appendingPathComponent("config.json"))
+            try SafetensorsWriter.write([("weight", Tensor(zeros: [2]))],
+                                        to: directory.appendingPathComponent("model.safetensors"))
+        }
+        let index = components.map { #""\#($0.name)": ["x", "\#($0.className)"]"# }.joined(separator: ", ")
+        try Data("{\(index)}".utf8).write(to: folder.appendingPathComponent("model_index.json"))
+
+        let inventory = try ModelInventory(path: folder)
+        #expect(inventory.family == .sdxl)
+        #expect(inventory.components.map(\.description) == [
+            "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)",
+            "SDXL text encoder (OpenCLIP ViT-bigG/14 text with projection, width 1280)",
+            "SDXL U-Net (cross-attention 2048)",
+        ])
     }
 
     @Test func aMissingPathIsAModelLoadError() {

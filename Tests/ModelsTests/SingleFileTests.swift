@@ -53,6 +53,16 @@ import Testing
                                              maxPositions: 77) == .sd15)
         #expect(Family.sd2.textEncoderConfig(vocabularySize: 49408, width: 1024, intermediateSize: 4096, layers: 23,
                                              maxPositions: 77) == .sd21)
+        // SDXL base 1.0: heads [5, 10, 20]; text_encoder is SD 1.x's CLIP ViT-L, text_encoder_2 bigG.
+        #expect(Family.sdxl.unetHeads(blockOutChannels: [320, 640, 1280]) == [5, 10, 20])
+        #expect(Family.sdxl.textEncoderConfig(vocabularySize: 49408, width: 768, intermediateSize: 3072, layers: 12,
+                                              maxPositions: 77) == .sd15)
+        #expect(Family.sdxl.textEncoder2Config(vocabularySize: 49408, width: 1280, intermediateSize: 5120, layers: 32,
+                                               maxPositions: 77, projectionDim: 1280) == .sdxlBigG)
+        #expect(Family.sd2.textEncoder2Config(vocabularySize: 49408, width: 1280, intermediateSize: 5120, layers: 32,
+                                              maxPositions: 77, projectionDim: 1280) == nil)
+        #expect([Family.sd1, .sd2, .sdxl].map(\.vaeScalingFactor) == [0.18215, 0.18215, 0.13025])
+        #expect([Family.sd1, .sd2, .sdxl].map(\.unetSampleSize) == [64, 96, 128])
     }
 
     @Test func modelSpecMetadataSettlesThePredictionType() throws {
@@ -69,20 +79,43 @@ import Testing
     }
 
     /// Real checkpoints, when the environment names them (`IMAGINE_SINGLE_FILE_CHECKPOINTS`, paths
-    /// separated by ':'): SD's own configs are inferred and every model loads. Reads gigabytes.
+    /// separated by ':'; SD 1.x, SD 2.x, SDXL base): the released configs are inferred and every
+    /// model loads. Reads gigabytes.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["IMAGINE_SINGLE_FILE_CHECKPOINTS"] != nil))
     func realCheckpointsGiveTheReferenceConfigs() throws {
         let paths = ProcessInfo.processInfo.environment["IMAGINE_SINGLE_FILE_CHECKPOINTS"] ?? ""
         var sdVAE = AutoencoderKLConfig()
         sdVAE.blockOutChannels = [128, 256, 512, 512]
         sdVAE.layersPerBlock = 2
+        var sdxlVAE = sdVAE
+        sdxlVAE.scalingFactor = 0.13025
+        // stable-diffusion-xl-base-1.0/unet/config.json.
+        var sdxl = UNetConfig()
+        sdxl.blockOutChannels = [320, 640, 1280]
+        sdxl.layersPerBlock = [2, 2, 2]
+        sdxl.downBlocks = [.plain, .crossAttention, .crossAttention]
+        sdxl.upBlocks = [.crossAttention, .crossAttention, .plain]
+        sdxl.transformerDepth = [[1, 1], [2, 2], [10, 10]]
+        sdxl.upTransformerDepth = [[10, 10, 10], [2, 2, 2], [1, 1, 1]]
+        sdxl.midTransformerDepth = 10
+        sdxl.onlyCrossAttention = [false, false, false]
+        sdxl.crossAttentionDim = 2048
+        sdxl.heads = [5, 10, 20]
+        sdxl.useLinearProjection = true
+        sdxl.textTimeEmbedding = .init(timeIDWidth: 256, inputWidth: 2816)
+        sdxl.sampleSize = 128
         for path in paths.split(separator: ":") {
             let checkpoint = try SingleFileCheckpoint(url: URL(fileURLWithPath: String(path)))
-            #expect(checkpoint.unetConfig == (checkpoint.family == .sd1 ? .sd15 : .sd21), "\(path)")
-            #expect(checkpoint.textEncoderConfig == (checkpoint.family == .sd1 ? .sd15 : .sd21), "\(path)")
-            #expect(checkpoint.vaeConfig == sdVAE, "\(path)")
+            let family = checkpoint.family
+            #expect(checkpoint.unetConfig == [.sd1: .sd15, .sd2: .sd21, .sdxl: sdxl][family], "\(path)")
+            #expect(checkpoint.textEncoderConfig == (family == .sd2 ? .sd21 : .sd15), "\(path)")
+            #expect(checkpoint.textEncoder2Config == (family == .sdxl ? .sdxlBigG : nil), "\(path)")
+            #expect(checkpoint.vaeConfig == (family == .sdxl ? sdxlVAE : sdVAE), "\(path)")
             _ = try UNet2DConditionModel(Weights(checkpoint.unet), config: checkpoint.unetConfig)
             _ = try CLIPTextModel(Weights(checkpoint.textEncoder), config: checkpoint.textEncoderConfig)
+            if let store = checkpoint.textEncoder2, let config = checkpoint.textEncoder2Config {
+                _ = try CLIPTextModel(Weights(store), config: config)
+            }
             _ = try AutoencoderKL(Weights(checkpoint.vae), config: checkpoint.vaeConfig)
         }
     }
@@ -149,6 +182,186 @@ import Testing
         }
     }
 
+    // MARK: SDXL
+
+    /// make_single_file_fixtures.py writes sdxl-tiny.safetensors (fp16, sgm's layout) from this fp32
+    /// folder, and checks it with diffusers' `StableDiffusionXLPipeline.from_single_file`.
+    static let sdxlFolder = FixturePaths.url("pipeline-sdxl/tiny-sdxl")
+
+    static func sdxlComponents(_ checkpoint: SingleFileCheckpoint) throws -> [(String, any TensorStore)] {
+        [("unet", checkpoint.unet), ("vae", checkpoint.vae), ("text_encoder", checkpoint.textEncoder),
+         ("text_encoder_2", try #require(checkpoint.textEncoder2))]
+    }
+
+    @Test func sdxlComponentsHoldTheFolderTensors() throws {
+        let checkpoint = try Self.open("sdxl-tiny")
+        for (component, store) in try Self.sdxlComponents(checkpoint) {
+            let folder = try FP16Rounded(ShardedStore(folder: Self.sdxlFolder.appendingPathComponent(component)))
+            #expect(store.keys == folder.keys, "\(component)")
+            for key in folder.keys where store.contains(key) {
+                #expect(store.shape(of: key) == folder.shape(of: key), "\(component) \(key)")
+                #expect(try store.tensor(key) == folder.tensor(key), "\(component) \(key)")
+            }
+        }
+    }
+
+    @Test func sdxlFamilyAndConfigsMatchTheFolder() throws {
+        let checkpoint = try Self.open("sdxl-tiny")
+        let folder = Self.sdxlFolder
+        #expect(checkpoint.family == .sdxl)
+        #expect(checkpoint.predictionType == "epsilon")
+
+        // What the weights cannot show comes from the family: 32 GroupNorm groups (the tiny model
+        // uses 4), 64-wide heads (its heads are narrower; `familyRulesGiveTheReferenceConfigs`
+        // checks the rule at SDXL's sizes), the 1024-pixel sample size.
+        let unet = try UNetConfig(contentsOf: folder.appendingPathComponent("unet/config.json"))
+        var inferredUNet = checkpoint.unetConfig
+        #expect(inferredUNet.normGroups == 32)
+        #expect(inferredUNet.heads == Family.sdxl.unetHeads(blockOutChannels: inferredUNet.blockOutChannels))
+        #expect(inferredUNet.sampleSize == 128)
+        inferredUNet.normGroups = unet.normGroups
+        inferredUNet.heads = unet.heads
+        inferredUNet.sampleSize = unet.sampleSize
+        // The fields SDXL adds, one by one for a readable failure, then everything.
+        #expect(inferredUNet.layersPerBlock == unet.layersPerBlock)
+        #expect(inferredUNet.transformerDepth == unet.transformerDepth)
+        #expect(inferredUNet.upTransformerDepth == unet.upTransformerDepth)
+        #expect(inferredUNet.midBlock == unet.midBlock)
+        #expect(inferredUNet.midTransformerDepth == unet.midTransformerDepth)
+        #expect(inferredUNet.textTimeEmbedding == unet.textTimeEmbedding)
+        #expect(inferredUNet.crossAttentionDim == unet.crossAttentionDim)
+        #expect(inferredUNet == unet)
+
+        for (inferred, name) in [(checkpoint.textEncoderConfig, "text_encoder"),
+                                 (try #require(checkpoint.textEncoder2Config), "text_encoder_2")] {
+            let reference = try CLIPTextConfig(contentsOf: folder.appendingPathComponent("\(name)/config.json"))
+            var text = inferred
+            #expect(text.heads == text.width / 64, "\(name)")
+            text.heads = reference.heads
+            #expect(text == reference, "\(name)")
+        }
+        #expect(checkpoint.textEncoderConfig.projectionDim == nil)
+        #expect(checkpoint.textEncoder2Config?.projectionDim == 24)
+
+        let vae = try AutoencoderKLConfig(contentsOf: folder.appendingPathComponent("vae/config.json"))
+        var inferredVAE = checkpoint.vaeConfig
+        #expect(inferredVAE.scalingFactor == 0.13025)
+        #expect(inferredVAE.normGroups == 32)
+        inferredVAE.normGroups = vae.normGroups
+        #expect(inferredVAE == vae)
+    }
+
+    /// The models built from the file compute what the folder's compute with the same (fp16-rounded)
+    /// weights: the configs fit the weights, SDXL's size embedding and the projection included.
+    @Test func sdxlModelsComputeWhatTheFolderModelsCompute() throws {
+        let checkpoint = try Self.open("sdxl-tiny")
+        func folder(_ component: String) throws -> Weights {
+            Weights(try FP16Rounded(ShardedStore(folder: Self.sdxlFolder.appendingPathComponent(component))))
+        }
+        func config<Config>(_ component: String, _ read: (URL) throws -> Config) throws -> Config {
+            try read(Self.sdxlFolder.appendingPathComponent("\(component)/config.json"))
+        }
+        func pattern(_ shape: [Int], _ frequency: Float) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { sin(Float($0) * frequency) })
+        }
+
+        let ids: [[Int32]] = [[0, 17, 345, 2, 1, 1, 1]]
+        var textConfig = checkpoint.textEncoderConfig, text2Config = try #require(checkpoint.textEncoder2Config)
+        textConfig.heads = try config("text_encoder", CLIPTextConfig.init(contentsOf:)).heads
+        text2Config.heads = try config("text_encoder_2", CLIPTextConfig.init(contentsOf:)).heads
+        let text = try CLIPTextModel(Weights(checkpoint.textEncoder), config: textConfig)(ids)
+        let folderText = try CLIPTextModel(folder("text_encoder"), config: textConfig)(ids)
+        #expect(text.lastHiddenState == folderText.lastHiddenState)
+        let text2 = try CLIPTextModel(Weights(try #require(checkpoint.textEncoder2)), config: text2Config)(ids)
+        let folderText2 = try CLIPTextModel(folder("text_encoder_2"), config: text2Config)(ids)
+        #expect(text2.hiddenStates == folderText2.hiddenStates)
+        #expect(text2.textEmbeds != nil && text2.textEmbeds == folderText2.textEmbeds)
+
+        var unetConfig = checkpoint.unetConfig
+        unetConfig.heads = try config("unet", UNetConfig.init(contentsOf:)).heads
+        unetConfig.normGroups = 4
+        let sample = pattern([1, 4, 8, 8], 0.37), context = pattern([1, 5, unetConfig.crossAttentionDim], 0.11)
+        let textTime = TextTimeCondition(pooled: pattern([1, 24], 0.23), timeIDs: [[64, 64, 0, 0, 64, 64]])
+        let unet = try UNet2DConditionModel(Weights(checkpoint.unet), config: unetConfig)
+        let folderUNet = try UNet2DConditionModel(folder("unet"), config: unetConfig)
+        #expect(try unet(sample, timestep: 500, context: context, textTime: textTime)
+                == folderUNet(sample, timestep: 500, context: context, textTime: textTime))
+
+        var vaeConfig = checkpoint.vaeConfig
+        vaeConfig.normGroups = 4
+        let latents = pattern([1, 4, 2, 2], 0.29)
+        #expect(try AutoencoderKL(Weights(checkpoint.vae), config: vaeConfig).decode(latents)
+                == AutoencoderKL(folder("vae"), config: vaeConfig).decode(latents))
+    }
+
+    /// SSD-1B's and Vega's shapes, cut out of the tiny SDXL: a one-ResNet mid block and transformer
+    /// depths that differ between the ResNets of a level; and BK-SDM's: no mid block at all.
+    @Test func distilledSDXLShapesAreInferredPerBlock() throws {
+        let folderConfig = try UNetConfig(contentsOf: Self.sdxlFolder.appendingPathComponent("unet/config.json"))
+        let deeper = ["input_blocks.5.1.transformer_blocks.1.", "output_blocks.1.1.transformer_blocks.1."]
+        for (dropped, midBlock) in [(["middle_block.1.", "middle_block.2."], UNetConfig.MidBlock.resnet),
+                                    (["middle_block."], nil)] {
+            let url = try Self.copy("sdxl-tiny") { key in
+                (dropped + deeper).contains { key.hasPrefix("model.diffusion_model." + $0) } ? nil : key
+            }
+            defer { try? FileManager.default.removeItem(at: url) }
+            let checkpoint = try SingleFileCheckpoint(url: url)
+            var expected = folderConfig
+            expected.midBlock = midBlock
+            expected.transformerDepth = [[1, 1], [2, 1]]
+            expected.upTransformerDepth = [[2, 1, 2], [1, 1, 1]]
+            var inferred = checkpoint.unetConfig
+            inferred.normGroups = folderConfig.normGroups
+            inferred.heads = folderConfig.heads
+            inferred.sampleSize = folderConfig.sampleSize
+            #expect(inferred == expected, "\(dropped)")
+
+            // The model finds every weight it reads under the mapped names, at the shapes it expects.
+            let unet = try UNet2DConditionModel(Weights(checkpoint.unet), config: inferred)
+            let sample = Tensor(shape: [1, 4, 8, 8], data: (0..<256).map { sin(Float($0)) })
+            let context = Tensor(shape: [1, 3, 80], data: (0..<240).map { cos(Float($0)) })
+            let textTime = TextTimeCondition(pooled: Tensor(zeros: [1, 24]), timeIDs: [[64, 64, 0, 0, 64, 64]])
+            #expect(try unet(sample, timestep: 10, context: context, textTime: textTime).shape == [1, 4, 8, 8])
+        }
+    }
+
+    /// SDXL's text keys may lack the `text_model.` level too, as SD 1.x's do.
+    @Test func sdxlCLIPKeysWithoutTheTextModelLevelAreRead() throws {
+        let url = try Self.copy("sdxl-tiny") {
+            $0.replacingOccurrences(of: "conditioner.embedders.0.transformer.text_model.",
+                                    with: "conditioner.embedders.0.transformer.")
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let old = try SingleFileCheckpoint(url: url), current = try Self.open("sdxl-tiny")
+        #expect(old.textEncoderConfig == current.textEncoderConfig)
+        #expect(old.textEncoder.keys == current.textEncoder.keys)
+    }
+
+    /// The refiner conditions on OpenCLIP ViT-bigG alone, as embedder 0, with a U-Net this loader
+    /// does not map: refused by name.
+    @Test func anSDXLRefinerIsRefusedByName() throws {
+        let url = try Self.copy("sdxl-tiny") { key in
+            if key.hasPrefix("conditioner.embedders.0.") { return nil }
+            return key.replacingOccurrences(of: "conditioner.embedders.1.", with: "conditioner.embedders.0.")
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: SingleFileCheckpointError.self) { try SingleFileCheckpoint(url: url) }
+        #expect(error?.problems == [
+            "an SDXL refiner (one text encoder, OpenCLIP ViT-bigG at conditioner.embedders.0.model.*) is not "
+                + "supported, only SDXL base models (CLIP ViT-L at conditioner.embedders.0.transformer.* and "
+                + "OpenCLIP ViT-bigG at conditioner.embedders.1.model.*)",
+        ])
+        #expect(error.map { "\($0)" }?.contains("not a loadable SD 1.x, 2.x or SDXL checkpoint: an SDXL refiner")
+                == true)
+    }
+
+    @Test func anSDXLFileWithoutItsSecondTextEncoderSaysSo() throws {
+        let url = try Self.copy("sdxl-tiny") { $0.hasPrefix("conditioner.embedders.1.") ? nil : $0 }
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: SingleFileCheckpointError.self) { try SingleFileCheckpoint(url: url) }
+        #expect(error?.problems == ["no text encoder 2 keys (conditioner.embedders.1.model.*)"])
+    }
+
     // MARK: Refusals
 
     @Test func anAbsentComponentIsNamed() throws {
@@ -184,9 +397,11 @@ import Testing
         #expect(error?.problems == [
             "no U-Net keys (model.diffusion_model.*)",
             "no VAE keys (first_stage_model.*)",
-            "no text encoder keys (cond_stage_model.transformer.* for SD 1.x, cond_stage_model.model.* for SD 2.x)",
+            "no text encoder keys (cond_stage_model.transformer.* for SD 1.x, cond_stage_model.model.* for SD 2.x, "
+                + "conditioner.embedders.* for SDXL)",
         ])
-        #expect(error.map { "\($0)" }?.hasPrefix(url.path + ": not a loadable SD 1.x/2.x checkpoint: no U-Net") == true)
+        #expect(error.map { "\($0)" }?.hasPrefix(url.path + ": not a loadable SD 1.x, 2.x or SDXL checkpoint: no U-Net")
+                == true)
     }
 
     // MARK: Helpers
@@ -203,6 +418,20 @@ import Testing
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).safetensors")
         try SafetensorsWriter.write(tensors, to: url)
         return url
+    }
+
+    /// A store's tensors rounded to fp16, as a file written in fp16 from them holds them.
+    struct FP16Rounded: TensorStore {
+        let store: any TensorStore
+        init(_ store: any TensorStore) { self.store = store }
+        var keys: [String] { store.keys }
+        var origin: String { store.origin }
+        func contains(_ key: String) -> Bool { store.contains(key) }
+        func shape(of key: String) -> [Int]? { store.shape(of: key) }
+        func tensor(_ key: String) throws -> Tensor {
+            let tensor = try store.tensor(key)
+            return Tensor(shape: tensor.shape, data: tensor.data.map { Float(Float16($0)) })
+        }
     }
 
     /// A temporary copy of the fixture `name`, byte for byte but for `metadata` in its header.

@@ -17,7 +17,9 @@ public struct ModelInventory: Sendable {
         public let parameterCount: Int
         /// The family the component belongs to, when recognised.
         public let family: ModelFamily?
-        /// e.g. "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)"; nil when not recognised.
+        /// e.g. "SD 1.x text encoder (CLIP ViT-L/14 text, width 768)", "SDXL single-file checkpoint
+    /// (cross-attention 2048; text encoders: CLIP ViT-L/14 text, width 768; OpenCLIP ViT-bigG/14 text
+    /// with projection, width 1280)"; nil when not recognised.
         public let description: String?
     }
 
@@ -51,7 +53,12 @@ public struct ModelInventory: Sendable {
                                            files: try Self.weightFiles(in: path), config: try Self.config(in: path))]
         }
         let families = Set(components.compactMap(\.family))
-        family = families.count == 1 ? families.first : nil
+        // SDXL's first text encoder is SD 1.x's CLIP ViT-L, which alone reads as SD 1.x.
+        if families == [.sd1, .sdxl], components.allSatisfy({ $0.family != .sd1 || $0.name == "text_encoder" }) {
+            family = .sdxl
+        } else {
+            family = families.count == 1 ? families.first : nil
+        }
     }
 
     // MARK: - Reading
@@ -121,8 +128,13 @@ public struct ModelInventory: Sendable {
         var family: ModelFamily?, description: String?
         if let checkpoint = try? SingleFileCheckpoint(url: url) {
             family = checkpoint.family
+            var encoders = ["\(checkpoint.family.textEncoderName), width \(checkpoint.textEncoderConfig.width)"]
+            if let name = checkpoint.family.textEncoder2Name, let config = checkpoint.textEncoder2Config {
+                encoders.append("\(name), width \(config.width)")
+            }
             description = "\(checkpoint.family.rawValue) single-file checkpoint "
-                + "(cross-attention \(checkpoint.unetConfig.crossAttentionDim))"
+                + "(cross-attention \(checkpoint.unetConfig.crossAttentionDim); text encoder"
+                + (encoders.count > 1 ? "s: " : ": ") + encoders.joined(separator: "; ") + ")"
         } else if let shape = file.info("text_model.embeddings.token_embedding.weight")?.shape
                     ?? file.info("embeddings.token_embedding.weight")?.shape, shape.count == 2 {
             family = ModelFamily(textWidth: shape[1])
@@ -152,10 +164,13 @@ public struct ModelInventory: Sendable {
     /// U-Net by its cross-attention width, anything else by its class name.
     static func recognise(_ config: ConfigJSON) throws -> (ModelFamily?, String?) {
         let isCLIPText = try config.string("model_type") == "clip_text_model"
-            || config.strings("architectures")?.contains("CLIPTextModel") == true
+            || config.strings("architectures")?.contains(where: ["CLIPTextModel", "CLIPTextModelWithProjection"].contains)
+                == true
         if isCLIPText, let width = try config.int("hidden_size") {
             guard let family = ModelFamily(textWidth: width) else { return (nil, "CLIP text encoder, width \(width)") }
-            return (family, "\(family.rawValue) text encoder (\(family.textEncoderName), width \(width))")
+            // The one CLIP width SDXL has of its own is its second encoder's.
+            let name = family == .sdxl ? family.textEncoder2Name ?? family.textEncoderName : family.textEncoderName
+            return (family, "\(family.rawValue) text encoder (\(name), width \(width))")
         }
         if let cross = try config.int("cross_attention_dim") {
             guard let family = ModelFamily(textWidth: cross) else { return (nil, "U-Net, cross-attention \(cross)") }

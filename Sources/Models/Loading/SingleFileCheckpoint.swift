@@ -2,8 +2,8 @@ import Foundation
 import Kernels
 
 /// An original-layout Stable Diffusion checkpoint in one `.safetensors` file
-/// (`v1-5-pruned-emaonly.safetensors`, `v2-1_768-ema-pruned.safetensors`, `sd_turbo.safetensors`),
-/// seen as the components of a diffusers folder.
+/// (`v1-5-pruned-emaonly.safetensors`, `v2-1_768-ema-pruned.safetensors`, `sd_turbo.safetensors`,
+/// `sd_xl_base_1.0.safetensors`), seen as the components of a diffusers folder.
 ///
 /// Each component is a `TensorStore` under diffusers/transformers key names, so the models load it
 /// exactly as they load a folder: `UNet2DConditionModel(Weights(checkpoint.unet), config:
@@ -12,13 +12,16 @@ import Kernels
 /// fp16, bf16).
 ///
 /// The configs come from the tensor shapes plus what the family fixes and the weights cannot show:
-/// SD's 32 GroupNorm groups, the U-Net's heads (`ModelFamily.unetHeads`), the text tower's 64-wide heads and
-/// activation (`ModelFamily.textEncoderConfig`), the VAE's latent scale.
+/// SD's 32 GroupNorm groups, the U-Net's heads (`ModelFamily.unetHeads`) and sample size, the text
+/// towers' 64-wide heads and activation (`ModelFamily.textEncoderConfig`, `.textEncoder2Config`),
+/// the VAE's latent scale (`ModelFamily.vaeScalingFactor`).
 ///
 /// Read: `model.diffusion_model.*` (the non-EMA U-Net, as diffusers reads by default),
-/// `first_stage_model.*`, `cond_stage_model.*`. Ignored: `model_ema.*`, DDPM schedule buffers and
-/// anything else outside those prefixes. Not supported: SDXL (`conditioner.embedders.*`), which is
-/// refused by name.
+/// `first_stage_model.*`, and the text encoders: `cond_stage_model.*` (SD 1.x/2.x) or SDXL's
+/// `conditioner.embedders.0.transformer.*` (CLIP ViT-L) and `conditioner.embedders.1.model.*`
+/// (OpenCLIP ViT-bigG). Ignored: `model_ema.*`, DDPM schedule buffers and anything else outside
+/// those prefixes. Not supported: the SDXL refiner (`conditioner.embedders.0.model.*` alone), which
+/// is refused by name.
 public struct SingleFileCheckpoint: Sendable {
     public let url: URL
     public let family: ModelFamily
@@ -26,23 +29,35 @@ public struct SingleFileCheckpoint: Sendable {
     public let unet: any TensorStore
     /// diffusers `AutoencoderKL` keys.
     public let vae: any TensorStore
-    /// transformers `CLIPTextModel` keys, unprefixed (`embeddings.token_embedding.weight`).
+    /// transformers `CLIPTextModel` keys, unprefixed (`embeddings.token_embedding.weight`): SD 1.x's
+    /// and SDXL's CLIP ViT-L, SD 2.x's OpenCLIP ViT-H.
     public let textEncoder: any TensorStore
-    /// Shapes from the weights; heads from `ModelFamily.unetHeads`; 32 GroupNorm groups; sample size 64
-    /// (SD 1.x) or 96 (SD 2.x: diffusers assumes the 768-pixel model, see `predictionType`).
+    /// SDXL's second text encoder (OpenCLIP ViT-bigG) under transformers'
+    /// `CLIPTextModelWithProjection` keys, as `text_encoder_2/` stores them: `text_model.`-prefixed,
+    /// beside `text_projection.weight` [projectionDim, width]. nil for SD 1.x/2.x.
+    public let textEncoder2: (any TensorStore)?
+    /// Shapes from the weights; heads from `ModelFamily.unetHeads`; 32 GroupNorm groups; sample size
+    /// from `ModelFamily.unetSampleSize` (SD 2.x: diffusers assumes the 768-pixel model, see
+    /// `predictionType`). SDXL's size embedding: its input width from `label_emb.0.0`, the size
+    /// features' width from what the pooled text embedding (`textEncoder2Config.projectionDim`)
+    /// leaves of it (6 × 256 in SDXL).
     public let unetConfig: UNetConfig
     public let textEncoderConfig: CLIPTextConfig
-    /// Shapes from the weights; 32 GroupNorm groups; LDM's latent scale 0.18215 for SD 1.x/2.x,
-    /// which diffusers assumes for single files too.
+    /// `textEncoder2`'s config: its sizes and `projectionDim` from the weights, heads 64 wide,
+    /// every stored layer (SDXL picks the penultimate hidden state itself). nil for SD 1.x/2.x.
+    public let textEncoder2Config: CLIPTextConfig?
+    /// Shapes from the weights; 32 GroupNorm groups; the family's latent scale: LDM's 0.18215 for
+    /// SD 1.x/2.x (which diffusers assumes for their single files too), 0.13025 for SDXL.
     public let vaeConfig: AutoencoderKLConfig
     /// "epsilon", "v_prediction", or nil when the file cannot tell.
     ///
-    /// The weights never say. SD 1.x models predict the noise ("epsilon"). SD 2.x comes as 768-pixel
-    /// v-prediction models (2.0-v, 2.1) and as 512-pixel epsilon models (2.x-base, SD-Turbo) with the
-    /// same keys and shapes. diffusers' `from_single_file` assumes "v_prediction" for every SD 2.x file
-    /// (its legacy scheduler path says "epsilon" only for a `global_step` of 875000, which safetensors
-    /// files do not carry), which is wrong for SD-Turbo; here SD 2.x is nil, for the caller to settle,
-    /// unless the file's ModelSpec metadata names the prediction type or the architecture.
+    /// The weights never say. SD 1.x and SDXL base models predict the noise ("epsilon"). SD 2.x comes
+    /// as 768-pixel v-prediction models (2.0-v, 2.1) and as 512-pixel epsilon models (2.x-base,
+    /// SD-Turbo) with the same keys and shapes. diffusers' `from_single_file` assumes "v_prediction"
+    /// for every SD 2.x file (its legacy scheduler path says "epsilon" only for a `global_step` of
+    /// 875000, which safetensors files do not carry), which is wrong for SD-Turbo; here SD 2.x is nil,
+    /// for the caller to settle, unless the file's ModelSpec metadata names the prediction type or the
+    /// architecture (which also marks v-prediction SDXL fine-tunes).
     public let predictionType: String?
 
     public init(url: URL) throws {
@@ -71,38 +86,60 @@ public struct SingleFileCheckpoint: Sendable {
                 return nil
             }
         }
-        var unetMap = SingleFileKeyMap(header: header, prefix: SingleFileKeyMap.unetPrefix, component: "U-Net")
-        var vaeMap = SingleFileKeyMap(header: header, prefix: SingleFileKeyMap.vaePrefix, component: "VAE")
-        let inferredUNet = layout(&unetMap) { try $0.mapUNet() }
-        let vaeConfig = layout(&vaeMap) { try $0.mapVAE() }
+        typealias KeyMap = SingleFileKeyMap
 
-        // The text encoder's layout tells the family apart: OpenAI CLIP in transformers' naming
-        // (SD 1.x) or OpenCLIP (SD 2.x).
+        // The text encoders' layout tells the family apart: OpenAI CLIP in transformers' naming
+        // (SD 1.x), OpenCLIP (SD 2.x), or sgm's conditioner holding both (SDXL).
         let hasKeys = { (prefix: String) in header.keys.contains { $0.hasPrefix(prefix) } }
-        let clipPrefix = SingleFileKeyMap.clipPrefixes.first(where: hasKeys)
-        let family: ModelFamily? = hasKeys(SingleFileKeyMap.openCLIPPrefix) ? .sd2 : clipPrefix != nil ? .sd1 : nil
-        var textMap = SingleFileKeyMap(header: header, prefix: family == .sd2 ? SingleFileKeyMap.openCLIPPrefix
-                                                                  : clipPrefix ?? "", component: "text encoder")
-        var tower: SingleFileKeyMap.TextTowerSizes?
+        let family: ModelFamily?
+        if hasKeys("conditioner.embedders.") {
+            family = hasKeys(KeyMap.sdxlRefinerOpenCLIPPrefix) ? nil : .sdxl
+        } else {
+            family = hasKeys(KeyMap.openCLIPPrefix) ? .sd2 : KeyMap.clipPrefixes.contains(where: hasKeys) ? .sd1 : nil
+        }
+        // SDXL's size embedding takes the pooled text embedding, as wide as the bigG tower's projection.
+        let pooledTextWidth = family == .sdxl ? header[KeyMap.sdxlOpenCLIPPrefix + "text_projection"]?.last : nil
+        var unetMap = KeyMap(header: header, prefix: KeyMap.unetPrefix, component: "U-Net")
+        var vaeMap = KeyMap(header: header, prefix: KeyMap.vaePrefix, component: "VAE")
+        let inferredUNet = layout(&unetMap) { try $0.mapUNet(pooledTextWidth: pooledTextWidth) }
+        let inferredVAE = layout(&vaeMap) { try $0.mapVAE() }
+
+        let clipPrefixes = family == .sdxl ? KeyMap.sdxlCLIPPrefixes : KeyMap.clipPrefixes
+        var textMap = KeyMap(header: header, prefix: family == .sd2 ? KeyMap.openCLIPPrefix
+                                 : clipPrefixes.first(where: hasKeys) ?? clipPrefixes[1], component: "text encoder")
+        var text2Map = KeyMap(header: header, prefix: KeyMap.sdxlOpenCLIPPrefix, component: "text encoder 2")
+        var tower: KeyMap.TextTowerSizes?, tower2: KeyMap.TextTowerSizes?
         switch family {
         case .sd1: tower = layout(&textMap) { $0.mapCLIP() }
         case .sd2: tower = layout(&textMap) { try $0.mapOpenCLIP() }
+        case .sdxl:
+            tower = layout(&textMap) { $0.mapCLIP() }
+            tower2 = layout(&text2Map) { try $0.mapOpenCLIP(withProjection: true) }
         case nil where hasKeys("conditioner.embedders."):
-            problems.append("SDXL-style text encoders (conditioner.embedders.*) are not supported, only SD 1.x and 2.x")
+            problems.append("an SDXL refiner (one text encoder, OpenCLIP ViT-bigG at "
+                            + "\(KeyMap.sdxlRefinerOpenCLIPPrefix)*) is not supported, only SDXL base models "
+                            + "(CLIP ViT-L at \(KeyMap.sdxlCLIPPrefixes[1])* and OpenCLIP ViT-bigG at "
+                            + "\(KeyMap.sdxlOpenCLIPPrefix)*)")
         case nil:
-            problems.append("no text encoder keys (\(SingleFileKeyMap.clipPrefixes[1])* for SD 1.x, "
-                            + "\(SingleFileKeyMap.openCLIPPrefix)* for SD 2.x)")
+            problems.append("no text encoder keys (\(KeyMap.clipPrefixes[1])* for SD 1.x, "
+                            + "\(KeyMap.openCLIPPrefix)* for SD 2.x, conditioner.embedders.* for SDXL)")
         }
-        if let inferredUNet, let tower, inferredUNet.crossAttentionDim != tower.width {
-            problems.append("the U-Net attends to \(inferredUNet.crossAttentionDim)-wide text states "
-                            + "but the text encoder is \(tower.width) wide")
+
+        // SDXL's U-Net attends to both encoders' states side by side.
+        let towers = family == .sdxl ? [tower, tower2] : [tower]
+        let widths = towers.compactMap { $0?.width }
+        if let inferredUNet, widths.count == towers.count, inferredUNet.crossAttentionDim != widths.reduce(0, +) {
+            problems.append("the U-Net attends to \(inferredUNet.crossAttentionDim)-wide text states but the text "
+                            + (widths.count == 2 ? "encoders are \(widths[0]) + \(widths[1]) wide"
+                                                 : "encoder is \(widths[0]) wide"))
         }
-        guard problems.isEmpty, let family, var unetConfig = inferredUNet, let vaeConfig, let tower else {
+        guard problems.isEmpty, let family, var unetConfig = inferredUNet, var vaeConfig = inferredVAE, let tower else {
             throw SingleFileCheckpointError(file: url.path, problems: problems)
         }
 
         unetConfig.heads = family.unetHeads(blockOutChannels: unetConfig.blockOutChannels)
-        unetConfig.sampleSize = family == .sd1 ? 64 : 96
+        unetConfig.sampleSize = family.unetSampleSize
+        vaeConfig.scalingFactor = family.vaeScalingFactor
         self.url = url
         self.family = family
         self.unetConfig = unetConfig
@@ -110,11 +147,18 @@ public struct SingleFileCheckpoint: Sendable {
         self.textEncoderConfig = family.textEncoderConfig(
             vocabularySize: tower.vocabularySize, width: tower.width, intermediateSize: tower.intermediateSize,
             layers: tower.layers, maxPositions: tower.maxPositions)
-        self.predictionType = Self.modelSpecPredictionType(file.metadata) ?? (family == .sd1 ? "epsilon" : nil)
+        self.textEncoder2Config = tower2.flatMap {
+            family.textEncoder2Config(vocabularySize: $0.vocabularySize, width: $0.width,
+                                      intermediateSize: $0.intermediateSize, layers: $0.layers,
+                                      maxPositions: $0.maxPositions, projectionDim: $0.projectionDim ?? 0)
+        }
+        self.predictionType = Self.modelSpecPredictionType(file.metadata) ?? (family == .sd2 ? nil : "epsilon")
         let name = url.lastPathComponent
         unet = SingleFileComponent(file: file, entries: unetMap.entries, origin: "\(name) (U-Net)")
         vae = SingleFileComponent(file: file, entries: vaeMap.entries, origin: "\(name) (VAE)")
         textEncoder = SingleFileComponent(file: file, entries: textMap.entries, origin: "\(name) (text encoder)")
+        textEncoder2 = family == .sdxl
+            ? SingleFileComponent(file: file, entries: text2Map.entries, origin: "\(name) (text encoder 2)") : nil
     }
 
     /// ModelSpec metadata (`modelspec.*`, written by Stability's and kohya-ss's tools) names the
@@ -122,7 +166,8 @@ public struct SingleFileCheckpoint: Sendable {
     static let modelSpecPredictionTypes: [(key: String, values: [String: String])] = [
         ("modelspec.prediction_type", ["epsilon": "epsilon", "v": "v_prediction"]),
         ("modelspec.architecture", ["stable-diffusion-v1": "epsilon", "stable-diffusion-v2-512": "epsilon",
-                                    "stable-diffusion-v2-768-v": "v_prediction"]),
+                                    "stable-diffusion-v2-768-v": "v_prediction",
+                                    "stable-diffusion-xl-v1-base": "epsilon"]),
     ]
 
     static func modelSpecPredictionType(_ metadata: [String: String]) -> String? {
@@ -139,13 +184,13 @@ public struct SingleFileCheckpoint: Sendable {
     }
 }
 
-/// A checkpoint that is not a complete SD 1.x/2.x single file: every problem found, one per line of
+/// A checkpoint that is not a complete SD 1.x, 2.x or SDXL single file: every problem found, one per line of
 /// `problems` (an absent component, the keys missing from one, sizes that disagree).
 public struct SingleFileCheckpointError: Error, CustomStringConvertible, Equatable {
     public let file: String
     public let problems: [String]
     public var description: String {
-        "\(file): not a loadable SD 1.x/2.x checkpoint: " + problems.joined(separator: "; ")
+        "\(file): not a loadable SD 1.x, 2.x or SDXL checkpoint: " + problems.joined(separator: "; ")
     }
 }
 
@@ -164,6 +209,7 @@ struct SingleFileComponent: TensorStore {
         guard let entry = entries[key] else { throw WeightError(origin: origin, key: key, reason: "missing") }
         var tensor = try file.tensor(entry.source)
         if let rows = entry.rows { tensor = tensor.rows(rows) }
+        if entry.transposed { tensor = transposeLastTwo(tensor, rows: entry.shape[1], cols: entry.shape[0]) }
         return tensor.reshaped(entry.shape)
     }
 }

@@ -8,9 +8,12 @@ struct SingleFileEntry: Sendable {
     /// The rows of the stored tensor (viewed as [shape[0], rest]) that make up this one: the q, k or v
     /// third of OpenCLIP's fused `in_proj`. nil for the whole tensor.
     let rows: Range<Int>?
-    /// The shape the diffusers model expects: the stored one, a row slice's, or a 1×1 convolution's
-    /// as a matrix.
+    /// The shape the diffusers model expects: the stored one, a row slice's, a 1×1 convolution's
+    /// as a matrix, or a transposed matrix's.
     let shape: [Int]
+    /// The stored matrix is the transpose of this one: OpenCLIP's `text_projection` [width,
+    /// projection], applied as x · P, is transformers' Linear weight [projection, width].
+    var transposed = false
 }
 
 /// A layout the loader cannot map: a component or keys it needs are absent, or sizes disagree.
@@ -102,6 +105,19 @@ struct SingleFileKeyMap {
         }
     }
 
+    /// A matrix stored transposed ([in, out] where the diffusers model reads [out, in]).
+    mutating func transposedMatrix(_ original: String, as name: String) throws {
+        guard let shape = shape(original) else {
+            missing.append(prefix + original)
+            return
+        }
+        guard shape.count == 2 else {
+            throw SingleFileLayoutProblem(description: "\(prefix + original) has shape \(shape), not a matrix")
+        }
+        entries[name] = SingleFileEntry(source: prefix + original, rows: nil, shape: [shape[1], shape[0]],
+                                        transposed: true)
+    }
+
     /// A tensor that stacks `names.count` tensors along dimension 0 (OpenCLIP's `in_proj_weight`
     /// [3·width, width] is q; k; v), read as its equal parts.
     mutating func split(_ original: String, into names: [String]) throws {
@@ -121,7 +137,7 @@ struct SingleFileKeyMap {
     }
 }
 
-// MARK: - U-Net: LDM `openaimodel.UNetModel` → diffusers `UNet2DConditionModel`
+// MARK: - U-Net: LDM's and sgm's `openaimodel.UNetModel` → diffusers `UNet2DConditionModel`
 
 extension SingleFileKeyMap {
     static let unetPrefix = "model.diffusion_model."
@@ -133,90 +149,158 @@ extension SingleFileKeyMap {
         "out_layers.0": "norm2", "out_layers.3": "conv2",
     ]
 
-    /// LDM's `SpatialTransformer` layers, which diffusers' `Transformer2DModel` kept by name. SD has
-    /// one transformer block per attention; the q/k/v projections have no bias.
+    /// LDM's `SpatialTransformer` layers around its transformer blocks, and one block's layers,
+    /// which diffusers' `Transformer2DModel` kept by name. The q/k/v projections have no bias.
     static let unetTransformerLayers = ["norm", "proj_in", "proj_out"]
-        + ["norm1", "attn1.to_out.0", "norm2", "attn2.to_out.0", "norm3", "ff.net.0.proj", "ff.net.2"]
-            .map { "transformer_blocks.0." + $0 }
-    static let unetTransformerBiaslessLayers = ["attn1.to_q", "attn1.to_k", "attn1.to_v",
-                                                "attn2.to_q", "attn2.to_k", "attn2.to_v"]
-        .map { "transformer_blocks.0." + $0 }
+    static let unetTransformerBlockLayers = ["norm1", "attn1.to_out.0", "norm2", "attn2.to_out.0", "norm3",
+                                             "ff.net.0.proj", "ff.net.2"]
+    static let unetTransformerBlockBiaslessLayers = ["attn1.to_q", "attn1.to_k", "attn1.to_v",
+                                                     "attn2.to_q", "attn2.to_k", "attn2.to_v"]
 
     /// Maps the U-Net and infers the part of its config that the weights determine: channels, block
-    /// kinds, ResNets per level, cross-attention width, projection kind. Heads, GroupNorm groups and
-    /// the sample size are not stored and keep UNetConfig's defaults.
+    /// kinds, ResNets per level, transformer blocks per ResNet, the mid block's kind, cross-attention
+    /// width, projection kind. Heads, GroupNorm groups and the sample size are not stored and keep
+    /// UNetConfig's defaults.
     ///
-    /// LDM numbers its blocks straight through. `input_blocks`: 0 is conv_in, then per level
-    /// `layersPerBlock` ResNets (each with its transformer as sub-module 1) and, below the deepest
-    /// level, a downsampler `N.0.op`. `middle_block`: ResNet, transformer, ResNet. `output_blocks`:
-    /// per level from the deepest, `layersPerBlock + 1` ResNets (+ transformers), the last with the
-    /// upsampler after them (`N.1.conv`, or `N.2.conv` behind a transformer).
-    mutating func mapUNet() throws -> UNetConfig {
+    /// `pooledTextWidth`: an SDXL U-Net, whose `label_emb` (the MLP over the pooled text embedding
+    /// and the six size/crop numbers' sinusoidal features) is diffusers' `add_embedding`; its input
+    /// width less the pooled width gives the features' width (6 × 256 in SDXL). nil: SD 1.x/2.x,
+    /// whose `label_emb`, if any, is not read.
+    ///
+    /// LDM numbers its blocks straight through. `input_blocks`: 0 is conv_in, then per level its
+    /// ResNets (each with its transformer as sub-module 1) and, below the deepest level, a
+    /// downsampler `N.0.op`. `middle_block`: ResNet, transformer, ResNet (SD, SDXL); one ResNet
+    /// (SSD-1B, Vega); or nothing. `output_blocks`: per level from the deepest, one ResNet more than
+    /// the down level (+ transformers), the last with the upsampler after them (`N.1.conv`, or
+    /// `N.2.conv` behind a transformer). A transformer's depth is the count of its
+    /// `transformer_blocks.K`, read per ResNet (SSD-1B's differ within a level).
+    mutating func mapUNet(pooledTextWidth: Int? = nil) throws -> UNetConfig {
         let inputBlocks = indices(after: "input_blocks.")
         guard !inputBlocks.isEmpty else {
             throw SingleFileLayoutProblem(description: "the U-Net keys (\(prefix)*) have no input_blocks: "
-                                          + "not an SD 1.x/2.x U-Net")
+                                          + "not an SD U-Net")
         }
-        let downsamplers = inputBlocks.filter { shape("input_blocks.\($0).0.op.weight") != nil }
-        let levels = downsamplers.count + 1
-        let resnetBlocks = inputBlocks.count - 1 - downsamplers.count
-        guard resnetBlocks > 0, resnetBlocks % levels == 0 else {
+        guard inputBlocks == Array(0..<inputBlocks.count) else {
+            throw SingleFileLayoutProblem(description: "U-Net input_blocks are numbered \(inputBlocks), "
+                                          + "not 0…\(inputBlocks.count - 1)")
+        }
+        // ResNets per level: the blocks between downsamplers.
+        var layers = [0]
+        for block in inputBlocks.dropFirst() {
+            if shape("input_blocks.\(block).0.op.weight") != nil {
+                layers.append(0)
+            } else {
+                layers[layers.count - 1] += 1
+            }
+        }
+        let levels = layers.count
+        guard layers.allSatisfy({ $0 > 0 }) else {
             throw SingleFileLayoutProblem(
-                description: "U-Net input_blocks: \(inputBlocks.count) blocks with \(downsamplers.count) downsamplers "
-                    + "do not make \(levels) levels of equal depth")
+                description: "U-Net input_blocks: \(inputBlocks.count) blocks with \(levels - 1) downsamplers "
+                    + "leave a level without ResNets (ResNets per level: \(layers))")
         }
+        // Each level's first block: down level l after conv_in and the levels above with their
+        // downsamplers; up level u (0 the deepest) after the deeper up levels.
+        let downStarts = (0..<levels).map { level in 1 + layers[..<level].reduce(0, +) + level }
+        let upResnets = (0..<levels).map { layers[levels - 1 - $0] + 1 }
+        let upStarts = (0..<levels).map { upResnets[..<$0].reduce(0, +) }
+
         var config = UNetConfig()
-        let layers = resnetBlocks / levels
-        config.setUniformLayers(layers, levels: levels)
-        let perLevel = layers + 1
+        config.layersPerBlock = layers
         config.inChannels = dimension(1, of: "input_blocks.0.0.weight") ?? config.inChannels
         config.outChannels = dimension(0, of: "out.2.weight") ?? config.outChannels
-        config.blockOutChannels = (0..<levels).map {
-            dimension(0, of: "input_blocks.\(1 + $0 * perLevel).0.in_layers.2.weight") ?? 0
-        }
+        config.blockOutChannels = downStarts.map { dimension(0, of: "input_blocks.\($0).0.in_layers.2.weight") ?? 0 }
         // A level's first block has its transformer as sub-module 1 (in a last block of an up level,
         // 1 may be the upsampler instead).
-        let downAttention = (0..<levels).map { hasKeys(under: "input_blocks.\(1 + $0 * perLevel).1.") }
-        let upAttention = (0..<levels).map { hasKeys(under: "output_blocks.\($0 * perLevel).1.") }
+        let downAttention = downStarts.map { hasKeys(under: "input_blocks.\($0).1.") }
+        let upAttention = upStarts.map { hasKeys(under: "output_blocks.\($0).1.") }
         config.downBlocks = downAttention.map { $0 ? .crossAttention : .plain }
         config.upBlocks = upAttention.map { $0 ? .crossAttention : .plain }
-        config.crossAttentionDim = dimension(1, of: "middle_block.1.transformer_blocks.0.attn2.to_k.weight")
-            ?? config.crossAttentionDim
-        // SD 2.x projects in and out of the transformer with linear layers, SD 1.x with 1×1 convolutions.
-        config.useLinearProjection = shape("middle_block.1.proj_in.weight")?.count == 2
+        config.onlyCrossAttention = Array(repeating: false, count: levels)
+
+        // Transformer blocks per ResNet. A transformer without any is given one, so that its keys are
+        // reported missing; a level without attention keeps 1, as released configs say (diffusers
+        // ignores those entries).
+        func depth(_ transformer: String) -> Int { max(1, indices(after: transformer + ".transformer_blocks.").count) }
+        config.transformerDepth = (0..<levels).map { level in
+            (0..<layers[level]).map { downAttention[level] ? depth("input_blocks.\(downStarts[level] + $0).1") : 1 }
+        }
+        config.upTransformerDepth = (0..<levels).map { up in
+            (0..<upResnets[up]).map { upAttention[up] ? depth("output_blocks.\(upStarts[up] + $0).1") : 1 }
+        }
+        // Without a mid transformer, the depth diffusers' config reader gives (the deepest level's).
+        config.midTransformerDepth = config.transformerDepth[levels - 1][0]
+        if hasKeys(under: "middle_block.1.") {
+            config.midBlock = .crossAttention
+            config.midTransformerDepth = depth("middle_block.1")
+        } else {
+            config.midBlock = hasKeys(under: "middle_block.0.") ? .resnet : nil
+        }
+
+        // The text width and the projection kind, from the first transformer there is.
+        let firstTransformer = config.midBlock == .crossAttention ? "middle_block.1"
+            : (0..<levels).first { downAttention[$0] }.map { "input_blocks.\(downStarts[$0]).1" }
+        if let firstTransformer {
+            config.crossAttentionDim = dimension(1, of: "\(firstTransformer).transformer_blocks.0.attn2.to_k.weight")
+                ?? config.crossAttentionDim
+            // SD 2.x and SDXL project in and out of the transformer with linear layers, SD 1.x with
+            // 1×1 convolutions.
+            config.useLinearProjection = shape("\(firstTransformer).proj_in.weight")?.count == 2
+        }
 
         module("time_embed.0", as: "time_embedding.linear_1")
         module("time_embed.2", as: "time_embedding.linear_2")
-        module("input_blocks.0.0", as: "conv_in")
-        var block = 1
-        for level in 0..<levels {
-            for layer in 0..<layers {
-                unetResnet("input_blocks.\(block).0", as: "down_blocks.\(level).resnets.\(layer)")
-                if downAttention[level] {
-                    unetTransformer("input_blocks.\(block).1", as: "down_blocks.\(level).attentions.\(layer)")
+        if let pooledTextWidth {
+            module("label_emb.0.0", as: "add_embedding.linear_1")
+            module("label_emb.0.2", as: "add_embedding.linear_2")
+            if let inputWidth = dimension(1, of: "label_emb.0.0.weight") {
+                let features = inputWidth - pooledTextWidth, count = UNetConfig.TextTimeEmbedding.timeIDCount
+                guard features > 0, features % (2 * count) == 0 else {
+                    throw SingleFileLayoutProblem(
+                        description: "U-Net \(prefix)label_emb.0.0.weight takes \(inputWidth) inputs, which beside "
+                            + "the \(pooledTextWidth)-wide pooled text embedding leave \(features) for \(count) "
+                            + "size/crop numbers: not \(count) sinusoids of one even width")
                 }
-                block += 1
-            }
-            if level < levels - 1 {
-                module("input_blocks.\(block).0.op", as: "down_blocks.\(level).downsamplers.0.conv")
-                block += 1
+                config.textTimeEmbedding = .init(timeIDWidth: features / count, inputWidth: inputWidth)
             }
         }
-        unetResnet("middle_block.0", as: "mid_block.resnets.0")
-        unetTransformer("middle_block.1", as: "mid_block.attentions.0")
-        unetResnet("middle_block.2", as: "mid_block.resnets.1")
-        block = 0
+        module("input_blocks.0.0", as: "conv_in")
         for level in 0..<levels {
-            for layer in 0..<perLevel {
-                unetResnet("output_blocks.\(block).0", as: "up_blocks.\(level).resnets.\(layer)")
-                if upAttention[level] {
-                    unetTransformer("output_blocks.\(block).1", as: "up_blocks.\(level).attentions.\(layer)")
+            for layer in 0..<layers[level] {
+                let block = downStarts[level] + layer
+                unetResnet("input_blocks.\(block).0", as: "down_blocks.\(level).resnets.\(layer)")
+                if downAttention[level] {
+                    unetTransformer("input_blocks.\(block).1", as: "down_blocks.\(level).attentions.\(layer)",
+                                    depth: config.transformerDepth[level][layer])
                 }
-                if layer == perLevel - 1 && level < levels - 1 {
-                    module("output_blocks.\(block).\(upAttention[level] ? 2 : 1).conv",
-                           as: "up_blocks.\(level).upsamplers.0.conv")
+            }
+            if level < levels - 1 {
+                module("input_blocks.\(downStarts[level] + layers[level]).0.op",
+                       as: "down_blocks.\(level).downsamplers.0.conv")
+            }
+        }
+        switch config.midBlock {
+        case .crossAttention?:
+            unetResnet("middle_block.0", as: "mid_block.resnets.0")
+            unetTransformer("middle_block.1", as: "mid_block.attentions.0", depth: config.midTransformerDepth)
+            unetResnet("middle_block.2", as: "mid_block.resnets.1")
+        case .resnet?:
+            unetResnet("middle_block.0", as: "mid_block.resnets.0")
+        case nil:
+            break
+        }
+        for up in 0..<levels {
+            for layer in 0..<upResnets[up] {
+                let block = upStarts[up] + layer
+                unetResnet("output_blocks.\(block).0", as: "up_blocks.\(up).resnets.\(layer)")
+                if upAttention[up] {
+                    unetTransformer("output_blocks.\(block).1", as: "up_blocks.\(up).attentions.\(layer)",
+                                    depth: config.upTransformerDepth[up][layer])
                 }
-                block += 1
+                if layer == upResnets[up] - 1 && up < levels - 1 {
+                    module("output_blocks.\(block).\(upAttention[up] ? 2 : 1).conv",
+                           as: "up_blocks.\(up).upsamplers.0.conv")
+                }
             }
         }
         module("out.0", as: "conv_norm_out")
@@ -229,10 +313,16 @@ extension SingleFileKeyMap {
         optionalModule("\(original).skip_connection", as: "\(name).conv_shortcut")
     }
 
-    private mutating func unetTransformer(_ original: String, as name: String) {
+    private mutating func unetTransformer(_ original: String, as name: String, depth: Int) {
         for layer in Self.unetTransformerLayers { module("\(original).\(layer)", as: "\(name).\(layer)") }
-        for layer in Self.unetTransformerBiaslessLayers {
-            module("\(original).\(layer)", as: "\(name).\(layer)", bias: false)
+        for block in 0..<depth {
+            let layers = "transformer_blocks.\(block)."
+            for layer in Self.unetTransformerBlockLayers.map({ layers + $0 }) {
+                module("\(original).\(layer)", as: "\(name).\(layer)")
+            }
+            for layer in Self.unetTransformerBlockBiaslessLayers.map({ layers + $0 }) {
+                module("\(original).\(layer)", as: "\(name).\(layer)", bias: false)
+            }
         }
     }
 }
@@ -304,7 +394,7 @@ extension SingleFileKeyMap {
     }
 }
 
-// MARK: - Text encoders → transformers `CLIPTextModel` (unprefixed keys, as transformers 5 saves them)
+// MARK: - Text encoders → transformers `CLIPTextModel` / `CLIPTextModelWithProjection`
 
 extension SingleFileKeyMap {
     /// SD 1.x: OpenAI CLIP ViT-L/14 as a transformers model, already under transformers' names.
@@ -312,6 +402,13 @@ extension SingleFileKeyMap {
     static let clipPrefixes = ["cond_stage_model.transformer.text_model.", "cond_stage_model.transformer."]
     /// SD 2.x: OpenCLIP ViT-H/14's text tower.
     static let openCLIPPrefix = "cond_stage_model.model."
+    /// SDXL (sgm's `GeneralConditioner`): embedder 0 is CLIP ViT-L/14 as a transformers model (both
+    /// spellings, as for SD 1.x), embedder 1 OpenCLIP ViT-bigG/14's text tower.
+    static let sdxlCLIPPrefixes = ["conditioner.embedders.0.transformer.text_model.",
+                                   "conditioner.embedders.0.transformer."]
+    static let sdxlOpenCLIPPrefix = "conditioner.embedders.1.model."
+    /// The SDXL refiner's only text encoder, OpenCLIP ViT-bigG/14 as embedder 0.
+    static let sdxlRefinerOpenCLIPPrefix = "conditioner.embedders.0.model."
 
     /// transformers' layers of one CLIP encoder layer (weight and bias each).
     static let clipLayerModules = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
@@ -330,9 +427,12 @@ extension SingleFileKeyMap {
         /// The layers the diffusers model keeps.
         var layers: Int
         var maxPositions: Int
+        /// `text_projection`'s output width, when the tower is mapped with it.
+        var projectionDim: Int?
     }
 
-    /// Maps SD 1.x's CLIP text model: the names are transformers' own under a prefix.
+    /// Maps SD 1.x's (and SDXL's first) CLIP text model: the names are transformers' own under a
+    /// prefix.
     mutating func mapCLIP() -> TextTowerSizes {
         let embedding = "embeddings.token_embedding.weight"
         let sizes = TextTowerSizes(
@@ -348,25 +448,36 @@ extension SingleFileKeyMap {
         return sizes
     }
 
-    /// Maps SD 2.x's OpenCLIP text tower. SD 2.x conditions on the penultimate layer's output
-    /// (through the final LayerNorm), so diffusers' text encoder is the tower without its last layer,
-    /// which is left unmapped, as is `text_projection` (only CLIP's contrastive head uses it).
-    mutating func mapOpenCLIP() throws -> TextTowerSizes {
+    /// Maps an OpenCLIP text tower.
+    ///
+    /// SD 2.x (`withProjection` false) conditions on the penultimate layer's output (through the
+    /// final LayerNorm), so diffusers' text encoder is a `CLIPTextModel` without the last layer,
+    /// which is left unmapped, as is `text_projection` (only CLIP's contrastive head uses it); its
+    /// keys are unprefixed, as for SD 1.x.
+    ///
+    /// SDXL's second encoder (`withProjection` true) is a `CLIPTextModelWithProjection` with every
+    /// layer (SDXL takes the penultimate hidden state itself and pools through the projection):
+    /// keys under `text_model.` beside `text_projection.weight`, as transformers saves that class.
+    /// OpenCLIP stores the projection [width, projection] and applies it as x · P, the transpose of
+    /// a Linear weight.
+    mutating func mapOpenCLIP(withProjection: Bool = false) throws -> TextTowerSizes {
         let storedLayers = indices(after: "transformer.resblocks.").count
-        guard storedLayers >= 2 else {
+        let droppedLayers = withProjection ? 0 : 1
+        guard storedLayers > droppedLayers else {
             throw SingleFileLayoutProblem(
                 description: "text encoder: \(storedLayers) OpenCLIP layers (\(prefix)transformer.resblocks.*); "
-                    + "SD 2.x needs at least 2, as it skips the last")
+                    + (withProjection ? "SDXL needs at least 1" : "SD 2.x needs at least 2, as it skips the last"))
         }
-        let sizes = TextTowerSizes(
+        var sizes = TextTowerSizes(
             vocabularySize: dimension(0, of: "token_embedding.weight") ?? 0,
             width: dimension(1, of: "token_embedding.weight") ?? 0,
             intermediateSize: dimension(0, of: "transformer.resblocks.0.mlp.c_fc.weight") ?? 0,
-            layers: storedLayers - 1, maxPositions: dimension(0, of: "positional_embedding") ?? 0)
-        tensor("token_embedding.weight", as: "embeddings.token_embedding.weight")
-        tensor("positional_embedding", as: "embeddings.position_embedding.weight")
+            layers: storedLayers - droppedLayers, maxPositions: dimension(0, of: "positional_embedding") ?? 0)
+        let root = withProjection ? "text_model." : ""
+        tensor("token_embedding.weight", as: root + "embeddings.token_embedding.weight")
+        tensor("positional_embedding", as: root + "embeddings.position_embedding.weight")
         for layer in 0..<sizes.layers {
-            let original = "transformer.resblocks.\(layer)", name = "encoder.layers.\(layer)"
+            let original = "transformer.resblocks.\(layer)", name = root + "encoder.layers.\(layer)"
             for (module, renamed) in Self.openCLIPLayerModules {
                 self.module("\(original).\(module)", as: "\(name).\(renamed)")
             }
@@ -375,7 +486,11 @@ extension SingleFileKeyMap {
                           into: ["q", "k", "v"].map { "\(name).self_attn.\($0)_proj.\(leaf)" })
             }
         }
-        module("ln_final", as: "final_layer_norm")
+        module("ln_final", as: root + "final_layer_norm")
+        if withProjection {
+            try transposedMatrix("text_projection", as: "text_projection.weight")
+            sizes.projectionDim = dimension(1, of: "text_projection")
+        }
         return sizes
     }
 }

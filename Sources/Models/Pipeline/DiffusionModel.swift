@@ -224,8 +224,9 @@ extension DiffusionModel {
                                   precision: precision)
     }
 
-    /// An original-layout checkpoint (`v1-5-pruned-emaonly.safetensors`): its components under
-    /// diffusers names, SD's standard scheduler settings, and a tokenizer from elsewhere.
+    /// An original-layout checkpoint (`v1-5-pruned-emaonly.safetensors`, `sd_xl_base_1.0.safetensors`):
+    /// its components under diffusers names, SD's standard scheduler settings, and a tokenizer from
+    /// elsewhere (SDXL's two: `tokenizer_2/` beside the `tokenizer/` given).
     static func loadSingleFile(_ file: URL, tokenizer: URL?, tinyDecoder: URL?,
                                predictionType: PredictionType?, precision: Precision) throws -> DiffusionModel {
         let checkpoint = try SingleFileCheckpoint(url: file)
@@ -236,9 +237,22 @@ extension DiffusionModel {
                 reason: "a single-file checkpoint carries no tokenizer: pass --tokenizer DIR, a CLIP tokenizer "
                     + "folder (vocab.json, merges.txt) such as the tokenizer/ folder of the matching SD repository")
         }
-        // The scheduler config every SD 1.x/2.x repository ships (scaled-linear betas 0.00085…0.012,
-        // leading spacing, steps_offset 1). Prediction type: the caller's, else the file's, else v
-        // for SD 2.x as diffusers' from_single_file assumes.
+        var second: SecondTextEncoder?
+        if let weights2 = checkpoint.textEncoder2, let config2 = checkpoint.textEncoder2Config {
+            let tokenizer2Folder = tokenizerFolder.deletingLastPathComponent().appendingPathComponent("tokenizer_2")
+            guard FileManager.default.fileExists(atPath: tokenizer2Folder.appendingPathComponent("vocab.json").path) else {
+                throw ModelLoadError(
+                    path: file.path,
+                    reason: "an SDXL checkpoint needs two tokenizers: no \(tokenizer2Folder.path)/vocab.json beside "
+                        + "\(tokenizerFolder.path); pass --tokenizer the tokenizer/ folder of an SDXL repository "
+                        + "(stabilityai/stable-diffusion-xl-base-1.0), whose tokenizer_2/ sits beside it")
+            }
+            second = SecondTextEncoder(tokenizer: try CLIPTokenizer(folder: tokenizer2Folder),
+                                       weights: Weights(weights2, precision: precision), config: config2)
+        }
+        // The scheduler config every SD 1.x/2.x and SDXL base repository ships (scaled-linear betas
+        // 0.00085…0.012, leading spacing, steps_offset 1). Prediction type: the caller's, else the
+        // file's, else v for SD 2.x as diffusers' from_single_file assumes.
         var scheduler = SchedulerConfig()
         scheduler.betaStart = 0.00085
         scheduler.betaEnd = 0.012
@@ -255,11 +269,13 @@ extension DiffusionModel {
             tokenizer: try CLIPTokenizer(folder: tokenizerFolder),
             textEncoderWeights: Weights(checkpoint.textEncoder, precision: precision),
             textEncoderConfig: checkpoint.textEncoderConfig,
+            // SDXL base's model_index.json, which diffusers' from_single_file uses for these files.
+            textEncoder2: second, zeroEmptyNegative: second != nil,
             unetWeights: Weights(checkpoint.unet, precision: precision),
             unetConfig: checkpoint.unetConfig,
             vae: try AutoencoderKL(Weights(checkpoint.vae, precision: precision), config: checkpoint.vaeConfig),
             tinyDecoder: try tinyDecoder.map { try TinyAutoencoder(folder: $0, precision: precision) },
-            latentPreview: checkpoint.family == .sd2 ? .sd21 : .sd15,
+            latentPreview: [.sd1: .sd15, .sd2: .sd21, .sdxl: .sdxl][checkpoint.family]!,
             schedulerConfig: scheduler)
     }
 }

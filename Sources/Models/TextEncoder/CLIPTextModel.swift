@@ -39,6 +39,11 @@ public struct CLIPTextModel: Sendable {
             ? weights["text_model"] : weights
         self.config = config
         let width = config.width
+        // A config inferred from weights (single files assume 64-wide heads) may not fit them.
+        guard config.heads > 0, width % config.heads == 0 else {
+            throw WeightError(origin: weights.store.origin, key: "text encoder",
+                              reason: "width \(width) does not split into \(config.heads) attention heads")
+        }
         tokenEmbedding = try root["embeddings.token_embedding"].matrix(
             "weight", shape: [config.vocabularySize, width], use: .linear)
         positionEmbedding = try root["embeddings.position_embedding"].tensor(

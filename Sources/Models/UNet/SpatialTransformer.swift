@@ -11,6 +11,11 @@ struct SpatialTransformer: Sendable {
 
     init(_ w: Weights, channels: Int, heads: Int, contextWidth: Int, groups: Int, linearProjection: Bool,
          depth: Int, onlyCrossAttention: Bool) throws {
+        // A config inferred from weights (single files assume 64-wide heads) may not fit them.
+        guard heads > 0, channels % heads == 0 else {
+            throw WeightError(origin: w.store.origin, key: String(w.prefix.dropLast()),
+                              reason: "\(channels) channels do not split into \(heads) attention heads")
+        }
         norm = try GroupNorm(w["norm"], groups: groups, channels: channels, eps: 1e-6)
         // A 1×1 convolution over NCHW is the same map as a linear layer over [pixels, channels].
         func projection(_ name: String) throws -> Linear {
