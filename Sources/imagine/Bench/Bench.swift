@@ -119,8 +119,11 @@ struct BenchComponent: ParsableCommand {
         abstract: "Time the U-Net, the VAE decoder or the tiny decoder at an image size.",
         discussion: """
             Inputs come from --inputs (safetensors with `sample`, `encoder_hidden_states`, \
-            `timestep` for the U-Net; `latents` for the decoders) so another implementation can be \
-            fed the same tensors, or are drawn from seed 0.
+            `timestep` for the U-Net, and `text_embeds` [batch, pooled width] and `time_ids` \
+            [batch, 6] for an SDXL one; `latents` for the decoders) so another implementation can \
+            be fed the same tensors, or are drawn from seed 0 (an SDXL U-Net's time ids then say \
+            this size, uncropped). A model whose vae/ is an AutoencoderTiny (SDXS) has its tiny \
+            decoder there and its full VAE, if any, in vae_large/.
 
             EXAMPLES
               imagine bench component unet ~/models/sd-turbo --size 512
@@ -132,8 +135,8 @@ struct BenchComponent: ParsableCommand {
     @Argument(help: "unet, vae or tiny-decoder.")
     var component: Component
 
-    @Argument(help: ArgumentHelp("A diffusers folder (uses unet/, vae/ or vae_tiny/) or the component's own folder.",
-                                 valueName: "model"))
+    @Argument(help: ArgumentHelp("A diffusers folder (uses unet/, vae/ or vae_tiny/ — for SDXS vae/ or vae_large/) "
+                                 + "or the component's own folder.", valueName: "model"))
     var model: String
 
     @Option(help: "Image size in pixels (square); latents are size / 8.")
@@ -163,17 +166,14 @@ struct BenchComponent: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let root = URL(fileURLWithPath: model)
-        let subfolder = [Component.unet: "unet", .vae: "vae", .tinyDecoder: "vae_tiny"][component]!
-        let folder = FileManager.default.fileExists(atPath: root.appendingPathComponent(subfolder).path)
-            ? root.appendingPathComponent(subfolder) : root
+        let folder = try componentFolder()
         let given = try inputs.map { path in try reportingErrors { try SafetensorsFile(url: URL(fileURLWithPath: path)) } }
         var generator = TorchGenerator(seed: 0)
         func input(_ name: String, _ shape: [Int]) throws -> Tensor {
             if let given { return try reportingErrors { try given.tensor(name) } }
             return generator.randn(shape)
         }
-        let latentShape = [batch, 4, size / 8, size / 8]
+        func latentShape(_ channels: Int) -> [Int] { [batch, channels, size / 8, size / 8] }
 
         let loadStart = DispatchTime.now()
         let call: () throws -> Tensor
@@ -181,20 +181,32 @@ struct BenchComponent: ParsableCommand {
         switch component {
         case .unet:
             let unet = try reportingErrors { try UNet2DConditionModel(folder: folder, precision: precisionOptions.resolved()) }
-            let sample = try input("sample", latentShape)
-            let context = try input("encoder_hidden_states", [batch, 77, unet.config.crossAttentionDim])
+            let config = unet.config
+            let sample = try input("sample", latentShape(config.inChannels))
+            let context = try input("encoder_hidden_states", [batch, 77, config.crossAttentionDim])
             let timestep = try given.map { try $0.tensor("timestep").data[0] } ?? 999
-            let condition = unet.config.timeConditionDim.map { Tensor(zeros: [batch, $0]) }
-            call = { try unet(sample, timestep: timestep, context: context, timeCondition: condition) }
-            description = "U-Net \(unet.config.blockOutChannels), cross-attention \(unet.config.crossAttentionDim)"
+            let condition = config.timeConditionDim.map { Tensor(zeros: [batch, $0]) }
+            let textTime = try config.textTimeEmbedding.map { layout in
+                let pooled = try input("text_embeds", [batch, layout.pooledWidth])
+                let side = Float(size)
+                let ids = try given.map { file in try reportingErrors { try file.tensor("time_ids") } }
+                    ?? Tensor(shape: [batch, 6], data: Array(repeating: [side, side, 0, 0, side, side], count: batch).flatMap { $0 })
+                guard ids.shape == [batch, UNetConfig.TextTimeEmbedding.timeIDCount] else {
+                    throw ValidationError("time_ids must be [\(batch), \(UNetConfig.TextTimeEmbedding.timeIDCount)], got \(ids.shape)")
+                }
+                return TextTimeCondition(pooled: pooled, timeIDs: (0..<batch).map { Array(ids.data[$0 * 6 ..< ($0 + 1) * 6]) })
+            }
+            call = { try unet(sample, timestep: timestep, context: context, timeCondition: condition, textTime: textTime) }
+            description = "U-Net\(BenchTable.familyName(config).map { " " + $0 } ?? "") \(config.blockOutChannels), "
+                + "cross-attention \(config.crossAttentionDim)" + (textTime == nil ? "" : ", pooled text and time ids")
         case .vae:
             let vae = try reportingErrors { try AutoencoderKL(folder: folder, precision: precisionOptions.resolved()) }
-            let latents = try input("latents", latentShape)
+            let latents = try input("latents", latentShape(vae.config.latentChannels))
             call = { try vae.decode(latents) }
             description = "VAE decoder \(vae.config.blockOutChannels)"
         case .tinyDecoder:
             let tiny = try reportingErrors { try TinyAutoencoder(folder: folder, precision: precisionOptions.resolved()) }
-            let latents = try input("latents", latentShape)
+            let latents = try input("latents", latentShape(tiny.config.latentChannels))
             call = { try tiny.decode(latents) }
             description = "tiny decoder (TAESD)"
         }
@@ -215,5 +227,28 @@ struct BenchComponent: ParsableCommand {
         if let saveOutput {
             try reportingErrors { try SafetensorsWriter.write([("output", output)], to: URL(fileURLWithPath: saveOutput)) }
         }
+    }
+
+    /// MODEL's folder for the component, as a pipeline loads it: unet/; vae/ or vae_tiny/, except
+    /// that a vae/ holding an AutoencoderTiny (SDXS) is the tiny decoder, beside vae_large/ as the
+    /// VAE. MODEL itself when it has no such folder (a component's own folder).
+    private func componentFolder() throws -> URL {
+        let root = URL(fileURLWithPath: model)
+        func existing(_ name: String) -> URL? {
+            let url = root.appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) ? url : nil
+        }
+        let tinyVAE = try existing("vae").map { try BenchTable.diffusersClass(of: $0) == "AutoencoderTiny" } ?? false
+        let name = switch component {
+        case .unet: "unet"
+        case .vae: tinyVAE ? "vae_large" : "vae"
+        case .tinyDecoder: tinyVAE ? "vae" : "vae_tiny"
+        }
+        if let folder = existing(name) { return folder }
+        if tinyVAE && component == .vae {
+            printError("error: \(model)/vae is an AutoencoderTiny and there is no vae_large/: time it as tiny-decoder")
+            throw ExitCode(1)
+        }
+        return root
     }
 }

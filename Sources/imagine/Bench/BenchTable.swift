@@ -9,9 +9,13 @@ struct BenchTable: ParsableCommand {
         commandName: "table",
         abstract: "Time every component of a model against PyTorch and OpenVINO on the same weights, in one run.",
         discussion: """
-            Rows: the text encoder (77 tokens), the U-Net at each --sizes (batch 1, and batch 2 \
-            — what classifier-free guidance runs — at the first size), the VAE decoder and the \
-            tiny decoder (when the model has vae_tiny/) at each size. Each measurement runs in \
+            Rows: the text encoder (77 tokens; SDXL's second one in a row of its own), the U-Net \
+            at each --sizes (batch 1, and batch 2 — what classifier-free guidance runs — at the \
+            first size), the VAE decoder and the tiny decoder (when the model has vae_tiny/) at \
+            each size; a model whose vae/ is itself an AutoencoderTiny (SDXS) has that one's row \
+            alone. Labels name the U-Net's family (SD 1.x, SD 2.x, SDXL by the text it attends \
+            to) and parameter count; an SDXL U-Net gets the same random pooled text and this \
+            size's time ids on every side (diffusers' added_cond_kwargs). Each measurement runs in \
             its own process, so its peak RSS is its own: ours through `imagine bench`, the \
             references through a script this binary carries, in the Python of --python, else \
             $IMAGINE_PYTHON, else ~/.venvs/imagine/bin/python (with torch, diffusers, \
@@ -28,6 +32,8 @@ struct BenchTable: ParsableCommand {
 
             EXAMPLES
               imagine bench table /tmp/imagine-fullsize/sd-turbo --threads 2
+              imagine bench table /tmp/imagine-fullsize/sdxl-turbo --sizes 512 --no-guided-batch
+              imagine bench table /tmp/imagine-fullsize/sdxl-turbo --sizes 512 --components unet --precision bf16
               env -u OPENBLAS_CORETYPE imagine bench table ~/models/sd15 --sizes 512 --runs 5
             """)
 
@@ -39,6 +45,14 @@ struct BenchTable: ParsableCommand {
 
     @Option(help: "Timed runs per measurement (after one warm-up run).")
     var runs = 3
+
+    @Option(help: ArgumentHelp("Rows to measure, comma-separated: text-encoder (both of SDXL's), unet, vae, taesd "
+                               + "(the tiny decoder, vae_tiny/ or an AutoencoderTiny vae/).", valueName: "list"))
+    var components = "text-encoder,unet,vae,taesd"
+
+    @Flag(inversion: .prefixedNo,
+          help: "Also time the U-Net at batch 2 (what classifier-free guidance runs) at the first size.")
+    var guidedBatch = true
 
     @Option(help: ArgumentHelp("The Python with torch, diffusers and transformers (and openvino).", valueName: "path"))
     var python: String?
@@ -58,6 +72,15 @@ struct BenchTable: ParsableCommand {
     func validate() throws {
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if parsedSizes == nil { throw ValidationError("--sizes must be positive multiples of 8, comma-separated, got '\(sizes)'") }
+        if parsedComponents == nil {
+            throw ValidationError("--components takes text-encoder, unet, vae and taesd, comma-separated, got '\(components)'")
+        }
+    }
+
+    private var parsedComponents: Set<Row.Component>? {
+        let names = components.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = names.compactMap { Row.Component(rawValue: $0) }.filter { $0 != .textEncoder2 }
+        return parts.isEmpty || parts.count != names.count ? nil : Set(parts)
     }
 
     private var parsedSizes: [Int]? {
@@ -77,8 +100,8 @@ struct BenchTable: ParsableCommand {
         let python = noPytorch && noOpenvino ? nil : PyTorchReference(python: self.python)
         let pytorch = noPytorch ? nil : python
         let openvino = noOpenvino ? nil : python.flatMap(OpenVINOReference.init)
-        let rows = try plannedRows(root: root)
-        if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/") }
+        let rows = try Self.plannedRows(root: root, sizes: parsedSizes!, parts: parsedComponents!, guidedBatch: guidedBatch)
+        if rows.isEmpty { throw ValidationError("\(model) has none of text_encoder/, unet/, vae/, vae_tiny/ (of --components \(components))") }
 
         emit("\(root.lastPathComponent): \(threads) threads, \(runs) runs per median, ours in \(precision.rawValue), "
              + "\(BLASKernelSelection.description)")
@@ -114,64 +137,7 @@ struct BenchTable: ParsableCommand {
         }
     }
 
-    /// One line of the table.
-    struct Row {
-        enum Component: String { case textEncoder = "text-encoder", unet, vae, taesd }
-        let component: Component
-        let folder: URL
-        let size: Int
-        let batch: Int
-        /// The U-Net's cross-attention width (its context input).
-        let contextWidth: Int
-
-        var label: String {
-            switch component {
-            case .textEncoder: return "text encoder, 77 tokens"
-            case .unet: return "U-Net \(size / 8)×\(size / 8) latent (\(size)²)" + (batch > 1 ? ", batch \(batch)" : "")
-            case .vae: return "VAE decode \(size)²"
-            case .taesd: return "TAESD decode \(size)²"
-            }
-        }
-        var slug: String { "\(component.rawValue)-\(size)-\(batch)" }
-        var ourOutputKey: String { component == .textEncoder ? "last_hidden_state" : "output" }
-
-        /// Seeded inputs both sides read (the text encoder takes the prompt instead).
-        func writeInputs(to url: URL) throws {
-            var generator = TorchGenerator(seed: UInt64(size + batch))
-            let latents = generator.randn([batch, 4, size / 8, size / 8])
-            var tensors = [("latents", latents)]
-            if component == .unet {
-                tensors = [("sample", latents),
-                           ("encoder_hidden_states", generator.randn([batch, 77, contextWidth])),
-                           ("timestep", Tensor(shape: [1], data: [999]))]
-            }
-            try SafetensorsWriter.write(tensors, to: url)
-        }
-    }
-
     static let prompt = "a photograph of an astronaut riding a horse on the moon, highly detailed, 8k"
-
-    private func plannedRows(root: URL) throws -> [Row] {
-        let fm = FileManager.default
-        func has(_ name: String) -> Bool { fm.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("config.json").path) }
-        let sizes = parsedSizes!
-        var rows: [Row] = []
-        if has("text_encoder") {
-            rows.append(Row(component: .textEncoder, folder: root, size: 0, batch: 1, contextWidth: 0))
-        }
-        if has("unet") {
-            let unet = root.appendingPathComponent("unet")
-            let width = try reportingErrors { try UNetConfig(contentsOf: unet.appendingPathComponent("config.json")).crossAttentionDim }
-            for size in sizes { rows.append(Row(component: .unet, folder: unet, size: size, batch: 1, contextWidth: width)) }
-            rows.append(Row(component: .unet, folder: unet, size: sizes[0], batch: 2, contextWidth: width))
-        }
-        for (name, component) in [("vae", Row.Component.vae), ("vae_tiny", .taesd)] where has(name) {
-            for size in sizes {
-                rows.append(Row(component: component, folder: root.appendingPathComponent(name), size: size, batch: 1, contextWidth: 0))
-            }
-        }
-        return rows
-    }
 
     /// Ours, in a child `imagine bench` process (its own peak RSS).
     private func measureOurs(_ row: Row, inputs: URL, output: URL, threads: Int, precision: Precision) throws
@@ -180,6 +146,9 @@ struct BenchTable: ParsableCommand {
         switch row.component {
         case .textEncoder:
             arguments += ["text-encoder", row.folder.path, "--prompt", Self.prompt]
+        case .textEncoder2:
+            arguments += ["text-encoder", row.folder.appendingPathComponent("text_encoder_2").path,
+                          "--tokenizer", row.folder.appendingPathComponent("tokenizer_2").path, "--prompt", Self.prompt]
         case .unet, .vae, .taesd:
             let name = [Row.Component.unet: "unet", .vae: "vae", .taesd: "tiny-decoder"][row.component]!
             arguments += ["component", name, row.folder.path, "--size", "\(row.size)", "--batch", "\(row.batch)",

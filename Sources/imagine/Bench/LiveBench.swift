@@ -18,11 +18,16 @@ struct BenchLive: ParsableCommand {
             terminal of --cell-width × --cell-height pixel cells in --graphics mode, as imagine \
             live would draw it. A keystroke's latency runs from \
             when it was due to when a picture reflecting it (its own or a later key's) was on \
-            the screen. Refine-on-pause is not exercised (the gaps are shorter than a pause).
+            the screen. Refine-on-pause is not exercised (the gaps are shorter than a pause). \
+            Before the typing, a few previews of new prompts are rendered alone, one after \
+            another: their median is the latency's floor on this machine, with no render in \
+            the way. --preview-sizes replays the typing at each size in turn, with the model \
+            loaded once.
 
             EXAMPLES
               imagine bench live --model Tests/Fixtures/pipeline/tiny-sd
               imagine bench live --model ~/models/sd-turbo --preview-size 256 --threads 2
+              imagine bench live --model ~/models/sdxs-512 --preview-sizes 256,512 --cfg 0 --precision bf16
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -56,9 +61,29 @@ struct BenchLive: ParsableCommand {
                                + "terminal to ask, auto means symbols).", valueName: "mode"))
     var graphics: GraphicsChoice = .symbols
 
+    @Option(help: ArgumentHelp("Preview sizes to measure one after another, comma-separated (instead of --preview-size).",
+                               valueName: "list"))
+    var previewSizes: String?
+
     @OptionGroup var threadOptions: ThreadOptions
 
+    /// Previews rendered alone before the typing, for the latency's floor.
+    static let aloneRenders = 3
+
+    private var parsedPreviewSizes: [Int]? {
+        guard let previewSizes else { return nil }
+        let values = previewSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else { return [] }
+        return values.map { $0! }
+    }
+
     func validate() throws {
+        if parsedPreviewSizes?.isEmpty == true {
+            throw ValidationError("--preview-sizes must be positive multiples of 8, comma-separated, got '\(previewSizes!)'")
+        }
+        if previewSizes != nil && renderOptions.previewSize != nil {
+            throw ValidationError("--preview-sizes and --preview-size: give one of them")
+        }
         if minGapMs < 0 || maxGapMs < minGapMs { throw ValidationError("need 0 ≤ --min-gap-ms ≤ --max-gap-ms") }
         if prompt.isEmpty { throw ValidationError("--prompt must not be empty") }
         if columns < 1 || rows < 3 { throw ValidationError("--columns must be ≥ 1 and --rows ≥ 3") }
@@ -69,10 +94,27 @@ struct BenchLive: ParsableCommand {
         threadOptions.apply()
         let model = try reportingErrors { try modelOptions.load() }
         let pipeline = Pipeline(model: model)
-        let settings = try reportingErrors { try renderOptions.settings(for: pipeline) }
+        let defaults = try reportingErrors { try renderOptions.settings(for: pipeline) }
+        for (index, size) in (parsedPreviewSizes ?? [defaults.previewSize]).enumerated() {
+            var settings = defaults
+            settings.previewSize = size
+            try reportingErrors { try pipeline.validate(settings.request(prompt: "", seed: 0, quality: .preview)) }
+            if index > 0 { print("") }
+            try replay(model: model, pipeline: pipeline, settings: settings)
+        }
+    }
+
+    /// The typing at one preview size, reported.
+    private func replay(model: DiffusionModel, pipeline: Pipeline, settings: LiveSettings) throws {
         // Page the weights in and size BLAS buffers, as the first render of `live` does before
-        // anyone has typed; a different prompt, so the typed ones still meet a cold cache.
+        // anyone has typed; prompts unlike the typed one, so those still meet a cold cache.
         _ = try pipeline.generate(settings.request(prompt: "warm-up", seed: 0, quality: .preview))
+        var alone: [Double] = []
+        for index in 0..<Self.aloneRenders {
+            let start = monotonicSeconds()
+            _ = try pipeline.generate(settings.request(prompt: "warm-up \(index + 1)", seed: 0, quality: .preview))
+            alone.append((monotonicSeconds() - start) * 1000)
+        }
 
         let inbox = EventInbox<RenderOutcome>()
         let worker = RenderWorker(renderer: PipelineRenderer(pipeline: pipeline)) { inbox.post($0) }
@@ -85,7 +127,7 @@ struct BenchLive: ParsableCommand {
         let presenter = PicturePresenter(mode: graphics.mode ?? .symbols, colors: .trueColor,
                                          cell: CellSize(width: cellWidth, height: cellHeight))
         let keystrokes = try replayTyping(session: session, inbox: inbox, presenter: presenter)
-        report(keystrokes, cancelled: session.cancelledRenders, model: model, settings: settings)
+        report(keystrokes, cancelled: session.cancelledRenders, aloneMs: alone, model: model, settings: settings)
     }
 
     /// One keystroke that changed the prompt, and what became of its picture.
@@ -153,13 +195,15 @@ struct BenchLive: ParsableCommand {
                             in: PictureLayout(column: 0, row: 0, columns: columns, rows: rows - 2))
     }
 
-    private func report(_ keystrokes: [Keystroke], cancelled: Int, model: DiffusionModel, settings: LiveSettings) {
+    private func report(_ keystrokes: [Keystroke], cancelled: Int, aloneMs: [Double], model: DiffusionModel,
+                        settings: LiveSettings) {
         let nativeSize = model.defaults.size
         print("model \(model.name) (native \(nativeSize)×\(nativeSize), \(model.precision.rawValue)); preview \(settings.previewSize)×\(settings.previewSize), "
               + "\(settings.previewSteps) step(s), \(settings.previewDecoder.rawValue) decoder, cfg \(formatted(settings.guidanceScale)); "
               + "\(Threads.count) threads, \(BLASKernelSelection.description)")
         print("typed \(prompt.count) keys, gaps \(minGapMs)–\(maxGapMs) ms (seed \(gapSeed)); "
               + "headless screen \(columns)×\(rows) cells of \(cellWidth)×\(cellHeight) pixels, \(graphics.mode ?? .symbols); \(keystrokes.count) keys changed the prompt")
+        print(String(format: "a preview rendered alone (new prompt, idle worker): median %.0f ms of %d", median(aloneMs), aloneMs.count))
         let latencies = keystrokes.compactMap { key in key.reflectedAt.map { ($0 - key.due) * 1000 } }.sorted()
         guard !latencies.isEmpty else {
             print("no picture reached the screen")

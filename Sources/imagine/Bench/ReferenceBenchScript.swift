@@ -12,10 +12,11 @@ saves its output so the caller can compare, and prints one JSON line.
     python -c SCRIPT openvino-convert COMPONENT FOLDER INPUTS IR [--threads N] [--prompt P]
     python -c SCRIPT openvino IR OUTPUT --precision f32|bf16 --threads N --runs R
 
-COMPONENT is text-encoder (FOLDER: a diffusers folder with text_encoder/ and tokenizer/; INPUTS:
-ignored, the prompt comes from --prompt), unet, vae or taesd (FOLDER: that component's folder;
-INPUTS: safetensors with `sample`, `encoder_hidden_states`, `timestep` for the U-Net, `latents`
-for the decoders).
+COMPONENT is text-encoder or text-encoder-2 (FOLDER: a diffusers folder with text_encoder/ and
+tokenizer/, or text_encoder_2/ and tokenizer_2/; INPUTS: ignored, the prompt comes from --prompt),
+unet, vae or taesd (FOLDER: that component's folder; INPUTS: safetensors with `sample`,
+`encoder_hidden_states`, `timestep` for the U-Net — and `text_embeds`, `time_ids` for an SDXL one,
+passed as the pipeline's added_cond_kwargs — and `latents` for the decoders).
 
 torch loads the component in fp32 and prints {"median": seconds, "rss_mb": peak RSS}. Run it with
 glibc malloc tuned (MALLOC_MMAP_MAX_=0 …) to measure "tuned PyTorch".
@@ -56,19 +57,27 @@ def load_component(component: str, folder: str, inputs: str, prompt: str):
         def forward(self, *args):
             return self.call(self.model, *args)
 
-    if component == "text-encoder":
-        from transformers import CLIPTextModel, CLIPTokenizer
-        tokenizer = CLIPTokenizer.from_pretrained(os.path.join(folder, "tokenizer"))
+    if component in ("text-encoder", "text-encoder-2"):
+        from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+        suffix = "_2" if component == "text-encoder-2" else ""
+        tokenizer = CLIPTokenizer.from_pretrained(os.path.join(folder, "tokenizer" + suffix))
         ids = tokenizer(prompt, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                         return_tensors="pt").input_ids
-        model = CLIPTextModel.from_pretrained(os.path.join(folder, "text_encoder"), dtype=torch.float32).eval()
+        encoder = os.path.join(folder, "text_encoder" + suffix)
+        # SDXL's second encoder is a CLIPTextModelWithProjection: its projection runs too, as ours does.
+        with open(os.path.join(encoder, "config.json")) as f:
+            projected = "CLIPTextModelWithProjection" in (json.load(f).get("architectures") or [])
+        model = (CLIPTextModelWithProjection if projected else CLIPTextModel).from_pretrained(encoder, dtype=torch.float32).eval()
         return Output(model, lambda m, i: m(i).last_hidden_state), (ids,)
     from diffusers import AutoencoderKL, AutoencoderTiny, UNet2DConditionModel
     x = load_file(inputs)
     if component == "unet":
         model = UNet2DConditionModel.from_pretrained(folder, torch_dtype=torch.float32).eval()
-        return (Output(model, lambda m, s, t, c: m(s, t, c).sample),
-                (x["sample"], x["timestep"], x["encoder_hidden_states"]))
+        inputs = (x["sample"], x["timestep"], x["encoder_hidden_states"])
+        if "text_embeds" in x:
+            return (Output(model, lambda m, s, t, c, e, i: m(s, t, c, added_cond_kwargs={"text_embeds": e, "time_ids": i}).sample),
+                    inputs + (x["text_embeds"], x["time_ids"]))
+        return Output(model, lambda m, s, t, c: m(s, t, c).sample), inputs
     if component == "vae":
         model = AutoencoderKL.from_pretrained(folder, torch_dtype=torch.float32).eval()
         return Output(model, lambda m, z: m.decode(z / m.config.scaling_factor).sample), (x["latents"],)
