@@ -48,4 +48,17 @@ import Testing
         #expect { _ = try model.decoder(.vae) } throws: { "\($0)".contains("--decoder tiny") }
         #expect(try Self.model("tiny-bksdm").defaults.decoder == .vae)
     }
+
+    /// SDXS's release has its full VAE beside the tiny one (`vae_large/`): `--decoder vae` uses it,
+    /// but the default stays the tiny `vae/`, which diffusers decodes with.
+    @Test func aFullVAEBesideTheTinyOneIsThereButNotTheDefault() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("sdxs-large-\(UUID())")
+        try FileManager.default.copyItem(at: FixturePaths.url("pipeline-small/tiny-sdxs"), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: FixturePaths.url("pipeline-small/tiny-bksdm/vae"),
+                                         to: copy.appendingPathComponent("vae_large"))
+        let model = try DiffusionModel.load(path: copy)
+        #expect(model.vae != nil && model.defaults.decoder == .tiny)
+        #expect(try model.decoder(.vae) is AutoencoderKL)
+    }
 }

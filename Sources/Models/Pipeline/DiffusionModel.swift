@@ -22,9 +22,12 @@ public struct DiffusionModel: Sendable {
     public private(set) var unet: UNet2DConditionModel?
     /// The U-Net's config, which outlives its weights (latent shapes, guidance, memory estimates).
     public let unetConfig: UNetConfig
-    /// The full VAE; nil for a model that ships only a tiny one (SDXS: `vae/` is an
-    /// AutoencoderTiny), which then decodes with `tinyDecoder`.
+    /// The full VAE; nil for a model that ships only a tiny one, which then decodes with
+    /// `tinyDecoder`.
     public let vae: AutoencoderKL?
+    /// The model's own `vae/` is a tiny VAE (SDXS): diffusers decodes with it, so it is the default
+    /// decoder even where a full VAE comes beside it (`vae_large/`).
+    public let decodesWithTinyVAE: Bool
     public let tinyDecoder: TinyAutoencoder?
     public let latentPreview: LatentPreview
     public var schedulerConfig: SchedulerConfig
@@ -80,9 +83,11 @@ public struct DiffusionModel: Sendable {
     public init(name: String, tokenizer: CLIPTokenizer, textEncoderWeights: Weights, textEncoderConfig: CLIPTextConfig,
                 textEncoder2 second: SecondTextEncoder? = nil, zeroEmptyNegative: Bool = false,
                 unetWeights: Weights, unetConfig: UNetConfig,
-                vae: AutoencoderKL?, tinyDecoder: TinyAutoencoder?, latentPreview: LatentPreview,
+                vae: AutoencoderKL?, tinyDecoder: TinyAutoencoder?, decodesWithTinyVAE: Bool = false,
+                latentPreview: LatentPreview,
                 schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) throws {
         guard vae != nil || tinyDecoder != nil else { throw ModelLoadError(path: name, reason: "no VAE to decode with") }
+        self.decodesWithTinyVAE = decodesWithTinyVAE || vae == nil
         let contextWidth = textEncoderConfig.width + (second?.config.width ?? 0)
         guard contextWidth == unetConfig.crossAttentionDim else {
             throw ModelLoadError(path: name, reason: "the U-Net attends to \(unetConfig.crossAttentionDim)-wide text states but "
@@ -179,6 +184,7 @@ public struct DiffusionModel: Sendable {
             vae: fm.fileExists(atPath: fullFolder.path) ? try AutoencoderKL(folder: fullFolder, precision: precision) : nil,
             tinyDecoder: fm.fileExists(atPath: tinyFolder.path) || tinyDecoder != nil
                 ? try TinyAutoencoder(folder: tinyFolder, precision: precision) : nil,
+            decodesWithTinyVAE: vaeIsTiny,
             latentPreview: try LatentPreview.forModel(folder: folder, unetConfig: unetConfig),
             schedulerConfig: try SchedulerConfig(
                 contentsOf: folder.appendingPathComponent("scheduler/scheduler_config.json")),

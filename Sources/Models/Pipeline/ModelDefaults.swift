@@ -4,7 +4,7 @@
 /// Each value is the model folder's recommendation (`imagine.json`) when it makes one, else what
 /// its released configs imply (`DiffusionModel.configRecommendation`: Turbo models 1 step without
 /// guidance, SDXL guidance 5). Otherwise: the U-Net's native size; 20 steps with Euler and the full
-/// VAE (the tiny one for a model that ships only that); guidance 7.5, diffusers'
+/// VAE (the tiny one for a model whose own VAE is tiny); guidance 7.5, diffusers'
 /// `StableDiffusionPipeline` default, so a downloaded folder renders as diffusers renders it;
 /// previews of 1 step at most 256² through TAESD when the model has one, else the latent colour
 /// sketch.
@@ -22,14 +22,14 @@ public struct ModelDefaults: Sendable, Equatable {
     public var previewDecoder: DecoderKind
 
     /// The defaults of a model whose U-Net draws `size`² pictures, given what its folder recommends.
-    /// `hasFullVAE` false: a model with only a tiny VAE (SDXS) decodes with it.
+    /// `decodesWithTinyVAE`: a model whose own VAE is a tiny one (SDXS) decodes with it.
     public init(size: Int, recommended: RecommendedSettings = RecommendedSettings(), hasTinyDecoder: Bool = false,
-                hasFullVAE: Bool = true) {
+                decodesWithTinyVAE: Bool = false) {
         self.size = size
         steps = recommended.steps ?? 20
         guidanceScale = recommended.cfg ?? 7.5
         sampler = recommended.sampler ?? .euler
-        decoder = recommended.decoder ?? (hasFullVAE ? .vae : .tiny)
+        decoder = recommended.decoder ?? (decodesWithTinyVAE ? .tiny : .vae)
         previewSteps = recommended.previewSteps ?? 1
         previewSize = min(size, 256)
         previewDecoder = recommended.previewDecoder ?? (hasTinyDecoder ? .tiny : .latent)
@@ -44,7 +44,7 @@ extension DiffusionModel {
     /// recommendations, then what the model's own configs imply (`configRecommendation`).
     public var defaults: ModelDefaults {
         ModelDefaults(size: unetConfig.sampleSize * vaeScaleFactor, recommended: recommended.filling(from: configRecommendation),
-                      hasTinyDecoder: tinyDecoder != nil, hasFullVAE: vae != nil)
+                      hasTinyDecoder: tinyDecoder != nil, decodesWithTinyVAE: decodesWithTinyVAE)
     }
 
     /// What a released folder's configs say about sampling it, without an `imagine.json`:
