@@ -44,10 +44,9 @@ public struct LiveStatus: Sendable, Equatable {
 
     /// One line, most useful first after the fixed facts, so a narrow terminal cuts the least
     /// useful end:
-    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · preview 256² tiny · 23 ms · sixel · refining 3/20 · saved out/x.png`
+    /// `tiny-sd · bf16, SkylakeX · seed 42 · steps 1/20 · 23 ms · sixel · refining 3/20 · saved out/x.png · preview 256² tiny`
     public var text: String {
         var parts = [modelName] + (compute.map { [$0] } ?? []) + ["seed \(seed)", "steps \(previewSteps)/\(refineSteps)"]
-        if let previewSize, let previewDecoder { parts.append("preview \(previewSize)² \(previewDecoder.rawValue)") }
         parts.append(previewLatencyMs.map { "\($0) ms" } ?? "– ms")
         if let graphics { parts.append(graphics) }
         if let progress = refineProgress {
@@ -62,6 +61,7 @@ public struct LiveStatus: Sendable, Equatable {
         case .notice(let text): parts.append(text)
         case nil: break
         }
+        if let previewSize, let previewDecoder { parts.append("preview \(previewSize)² \(previewDecoder.rawValue)") }
         return parts.joined(separator: " · ")
     }
 }

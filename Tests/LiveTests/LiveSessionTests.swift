@@ -259,9 +259,9 @@ import Testing
 
     @Test func theStatusLineNamesModelSeedStepsPreviewAndLatency() {
         let h = SessionHarness()
-        #expect(h.session.status.text == "tiny · seed 42 · steps 1/8 · preview 32² latent · – ms")
+        #expect(h.session.status.text == "tiny · seed 42 · steps 1/8 · – ms · preview 32² latent")
         var status = h.session.status
         status.compute = "bf16, SkylakeX"
-        #expect(status.text == "tiny · bf16, SkylakeX · seed 42 · steps 1/8 · preview 32² latent · – ms")
+        #expect(status.text == "tiny · bf16, SkylakeX · seed 42 · steps 1/8 · – ms · preview 32² latent")
     }
 }

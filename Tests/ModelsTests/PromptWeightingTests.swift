@@ -56,6 +56,13 @@ import Testing
             vae: tiny.vae, tinyDecoder: nil, latentPreview: tiny.latentPreview, schedulerConfig: tiny.schedulerConfig))
     }
 
+    /// This pipeline's parts do not belong together (its U-Net attends to the tiny pipeline's
+    /// 32-wide text): it encodes, but a render is refused before any work.
+    @Test func aRenderWithTextOfTheWrongWidthIsRefused() throws {
+        #expect { try Self.pipeline("sd1").validate(GenerationRequest(prompt: "a fox")) }
+            throws: { "\($0)".contains("32-wide text states but the text encoder gives 16") }
+    }
+
     // MARK: - The parser
 
     @Test func parserMatchesA1111() throws {

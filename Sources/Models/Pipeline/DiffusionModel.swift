@@ -42,6 +42,9 @@ public struct DiffusionModel: Sendable {
     let unetWeights: Weights
     let textEncoderConfig: CLIPTextConfig
     let textEncoder2Config: CLIPTextConfig?
+
+    /// The width of the text states the encoders give together: what the U-Net must attend to.
+    var contextWidth: Int { textEncoderConfig.width + (textEncoder2Config?.width ?? 0) }
     /// The LoRAs merged into the text encoder and into the U-Net now, in the order given.
     public private(set) var textEncoderLoRAs: [LoRAReference] = []
     public private(set) var unetLoRAs: [LoRAReference] = []
@@ -79,7 +82,8 @@ public struct DiffusionModel: Sendable {
 
     /// Builds the text encoders and the U-Net from their weights. An SDXL U-Net (one with
     /// `UNetConfig.textTimeEmbedding`) needs `textEncoder2`, whose projection gives its pooled
-    /// input and whose width, with the first encoder's, makes its context.
+    /// input and whose width, with the first encoder's, makes its context (`Pipeline.validate`
+    /// checks that width).
     public init(name: String, tokenizer: CLIPTokenizer, textEncoderWeights: Weights, textEncoderConfig: CLIPTextConfig,
                 textEncoder2 second: SecondTextEncoder? = nil, zeroEmptyNegative: Bool = false,
                 unetWeights: Weights, unetConfig: UNetConfig,
@@ -88,11 +92,6 @@ public struct DiffusionModel: Sendable {
                 schedulerConfig: SchedulerConfig, recommended: RecommendedSettings = RecommendedSettings()) throws {
         guard vae != nil || tinyDecoder != nil else { throw ModelLoadError(path: name, reason: "no VAE to decode with") }
         self.decodesWithTinyVAE = decodesWithTinyVAE || vae == nil
-        let contextWidth = textEncoderConfig.width + (second?.config.width ?? 0)
-        guard contextWidth == unetConfig.crossAttentionDim else {
-            throw ModelLoadError(path: name, reason: "the U-Net attends to \(unetConfig.crossAttentionDim)-wide text states but "
-                                 + "the text encoder\(second == nil ? " gives" : "s give") \(contextWidth)")
-        }
         switch (unetConfig.textTimeEmbedding, second) {
         case (nil, nil): break
         case (let layout?, let second?):

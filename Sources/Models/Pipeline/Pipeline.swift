@@ -257,6 +257,11 @@ public final class Pipeline: @unchecked Sendable {
             throw GenerationError("this model has no tiny decoder (vae_tiny/); use --decoder vae or latent", field: "decoder")
         }
         for reference in try loras(for: request) { try model.check(try loraFile(reference.url)) }
+        guard model.contextWidth == model.unetConfig.crossAttentionDim else {
+            throw GenerationError("the U-Net attends to \(model.unetConfig.crossAttentionDim)-wide text states but the "
+                                  + "text encoder\(model.textEncoder2Config == nil ? " gives" : "s give") \(model.contextWidth): "
+                                  + "\(model.name)'s components do not belong together")
+        }
         let memory = workingMemory(request)
         guard memory.bytes <= memoryLimit else {
             throw GenerationError(
