@@ -105,10 +105,12 @@ struct Inspect: ParsableCommand {
     }
 
     static func formatCount(_ n: Int) -> String {
+        // The exact count is interpolated, not formatted: `%d` reads 32 bits, and SDXL's U-Net
+        // alone has more parameters than that holds.
         switch n {
-        case 1_000_000_000...: return String(format: "%.2f G (%d)", Double(n) / 1e9, n)
-        case 1_000_000...: return String(format: "%.1f M (%d)", Double(n) / 1e6, n)
-        case 1_000...: return String(format: "%.1f k (%d)", Double(n) / 1e3, n)
+        case 1_000_000_000...: return String(format: "%.2f G", Double(n) / 1e9) + " (\(n))"
+        case 1_000_000...: return String(format: "%.1f M", Double(n) / 1e6) + " (\(n))"
+        case 1_000...: return String(format: "%.1f k", Double(n) / 1e3) + " (\(n))"
         default: return "\(n)"
         }
     }

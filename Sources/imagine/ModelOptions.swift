@@ -18,13 +18,15 @@ func parseSeed(_ text: String) throws -> UInt64 {
 /// `--model` and what a model may need besides its own files.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "A diffusers folder or a single-file .safetensors checkpoint (SD 1.x, 2.x, Turbo, LCM) "
+        "A diffusers folder (SD 1.x, 2.x, Turbo, LCM, SDXL, SSD-1B, SDXS, BK-SDM, …) or a single-file .safetensors "
+            + "checkpoint (SD 1.x, 2.x, SDXL) "
             + "(default: $IMAGINE_MODEL, else the embedded imagine-mini in Weights/).",
         valueName: "path"))
     var model: String?
 
     @Option(help: ArgumentHelp(
-        "A CLIP tokenizer folder (vocab.json, merges.txt) for single-file checkpoints, which do not carry one.",
+        "A CLIP tokenizer folder (vocab.json, merges.txt) for single-file checkpoints, which do not carry one "
+            + "(SDXL: the folder's tokenizer/, with tokenizer_2/ beside it).",
         valueName: "dir"))
     var tokenizer: String?
 

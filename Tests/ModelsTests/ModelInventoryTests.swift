@@ -1,6 +1,6 @@
 import Foundation
 import Kernels
-import Models
+@testable import Models
 import Testing
 
 /// `imagine inspect` and the loaders share one reading of a model path.
@@ -69,6 +69,17 @@ import Testing
             "SDXL text encoder (OpenCLIP ViT-bigG/14 text with projection, width 1280)",
             "SDXL U-Net (cross-attention 2048)",
         ])
+    }
+
+    /// Distilled U-Nets share their family's cross-attention width; their parameter count tells
+    /// the released layouts apart, and a count that matches none names only the family.
+    @Test func releasedUNetLayoutsAreNamedByTheirParameterCount() throws {
+        let config = try ConfigJSON(data: Data(#"{"_class_name": "UNet2DConditionModel", "cross_attention_dim": 2048}"#.utf8),
+                                    file: "unet/config.json")
+        let ssd1b = try ModelInventory.recognise(config, parameterCount: 1_331_334_404)
+        #expect(ssd1b.0 == .sdxl)
+        #expect(ssd1b.1 == "SDXL U-Net (cross-attention 2048), the layout of segmind/SSD-1B")
+        #expect(try ModelInventory.recognise(config, parameterCount: 1_331_334_405).1 == "SDXL U-Net (cross-attention 2048)")
     }
 
     @Test func aMissingPathIsAModelLoadError() {

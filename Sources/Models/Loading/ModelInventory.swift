@@ -115,7 +115,7 @@ public struct ModelInventory: Sendable {
     /// Counts a component's tensors and recognises it by its config.
     static func inspect(name: String, className: String?, files: [URL], config: ConfigJSON?) throws -> Component {
         let (tensorCount, dtypes, parameterCount) = try count(files.map { try SafetensorsFile(url: $0) })
-        let (family, description) = try config.map(recognise) ?? (nil, nil)
+        let (family, description) = try config.map { try recognise($0, parameterCount: parameterCount) } ?? (nil, nil)
         return Component(name: name, className: className, files: files, tensorCount: tensorCount, dtypes: dtypes,
                          parameterCount: parameterCount, family: family, description: description)
     }
@@ -161,8 +161,9 @@ public struct ModelInventory: Sendable {
     // MARK: - Family
 
     /// A diffusers/transformers component by its config: a CLIP text encoder by its width, a
-    /// U-Net by its cross-attention width, anything else by its class name.
-    static func recognise(_ config: ConfigJSON) throws -> (ModelFamily?, String?) {
+    /// U-Net by its cross-attention width (and a released layout by its parameter count), anything
+    /// else by its class name.
+    static func recognise(_ config: ConfigJSON, parameterCount: Int) throws -> (ModelFamily?, String?) {
         let isCLIPText = try config.string("model_type") == "clip_text_model"
             || config.strings("architectures")?.contains(where: ["CLIPTextModel", "CLIPTextModelWithProjection"].contains)
                 == true
@@ -174,8 +175,27 @@ public struct ModelInventory: Sendable {
         }
         if let cross = try config.int("cross_attention_dim") {
             guard let family = ModelFamily(textWidth: cross) else { return (nil, "U-Net, cross-attention \(cross)") }
-            return (family, "\(family.rawValue) U-Net (cross-attention \(cross))")
+            let layout = releasedUNetLayouts[parameterCount].map { ", the layout of \($0)" } ?? ""
+            return (family, "\(family.rawValue) U-Net (cross-attention \(cross))\(layout)")
         }
         return (nil, try config.string("_class_name"))
     }
+
+    /// Released U-Nets by parameter count, which tells the distilled layouts of one family apart
+    /// (the count follows from the config's every size, so fine-tunes of a layout share it).
+    static let releasedUNetLayouts: [Int: String] = [
+        859_520_964: "SD 1.x (stable-diffusion-v1-5 and its fine-tunes)",
+        865_910_724: "SD 2.x (stable-diffusion-2-1, sd-turbo)",
+        2_567_463_684: "SDXL (stable-diffusion-xl-base-1.0, sdxl-turbo, SDXL-Lightning)",
+        1_331_334_404: "segmind/SSD-1B",
+        745_225_604: "segmind/Segmind-Vega",
+        328_177_284: "IDKiro/sdxs-512-0.9",
+        315_746_244: "IDKiro/sdxs-512-dreamshaper",
+        579_384_964: "nota-ai/bk-sdm-base and segmind/small-sd",
+        482_346_884: "nota-ai/bk-sdm-small",
+        323_384_964: "nota-ai/bk-sdm-tiny and segmind/tiny-sd",
+        583_480_964: "nota-ai/bk-sdm-v2-base",
+        485_787_524: "nota-ai/bk-sdm-v2-small",
+        326_825_604: "nota-ai/bk-sdm-v2-tiny",
+    ]
 }

@@ -108,7 +108,10 @@ func seconds(since start: DispatchTime) -> Double {
 func peakResidentMegabytes() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+          // "VmHWM:\t  563140 kB": the number is padded to 8 columns after the tab, so from 10 GB on
+          // no space is left before it.
+          let kilobytes = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    else { return 0 }
     return kilobytes / 1024
 }
 
