@@ -53,7 +53,10 @@ public func conv2d(_ input: Tensor, weight: WeightMatrix, bias: Tensor?, geometr
     let patch = inChannels * g.kernel * g.kernel  // rows of the im2col matrix
     var output = Tensor(uninitialized: [batch, outChannels, outHeight, outWidth])
 
-    if winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth) {
+    let bf16Weights: Bool
+    if case .bf16 = weight { bf16Weights = true } else { bf16Weights = false }
+    if winogradPays(geometry: g, inChannels: inChannels, outHeight: outHeight, outWidth: outWidth,
+                    bf16Weights: bf16Weights) {
         // Winograd runs in fp32 also for bf16 weights (widened per call, one layer's worth): in
         // bf16 its transforms, which multiply by up to 8 and then cancel, turned bf16's 0.4 %
         // rounding of U and V into ~7 % of a layer's largest output, while fp32 Winograd from

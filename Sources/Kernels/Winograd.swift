@@ -31,10 +31,17 @@ let winogradMinimumBandTiles = 256
 /// deep layers with few pixels stay on im2col below 1 tile per 8 input channels. The factor comes
 /// from that cost estimate: on the shared 2-core machine, U-Net timings with 4, 8 or 16 could
 /// not be told apart from noise.
-public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHeight: Int, outWidth: Int) -> Bool {
+///
+/// bf16 weights need more than 16 tiles: Winograd widens them to fp32 and transforms them on every
+/// call and then multiplies in fp32, while im2col multiplies in bf16 at about twice fp32's rate;
+/// on a 16×16 output (imagine-mini's U-Net at its 128² preview) im2col made the U-Net 6 % faster
+/// (Zen 4, six alternating runs of 40), while the decoders' larger outputs stayed faster with
+/// Winograd.
+public func winogradPays(geometry g: ConvolutionGeometry, inChannels: Int, outHeight: Int, outWidth: Int,
+                         bf16Weights: Bool = false) -> Bool {
     guard g.kernel == 3 && g.stride == 1 else { return false }
     let tiles = ((outHeight + 3) / 4) * ((outWidth + 3) / 4)
-    return tiles >= 16 && tiles * 8 >= inChannels
+    return tiles >= (bf16Weights ? 17 : 16) && tiles * 8 >= inChannels
 }
 
 /// 3×3 stride-1 convolution of a batch of images by Winograd F(4×4, 3×3). The weights are

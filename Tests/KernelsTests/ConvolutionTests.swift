@@ -158,6 +158,15 @@ import Testing
                              outHeight: 21, outWidth: 19))
     }
 
+    /// A 16×16 output is 16 tiles: Winograd for fp32 weights, im2col and bf16 products for bf16
+    /// ones; a larger output takes Winograd for both.
+    @Test func bf16WeightsNeedMoreTilesForWinograd() {
+        let g = ConvolutionGeometry(kernel: 3, padding: 1)
+        #expect(winogradPays(geometry: g, inChannels: 64, outHeight: 16, outWidth: 16))
+        #expect(!winogradPays(geometry: g, inChannels: 64, outHeight: 16, outWidth: 16, bf16Weights: true))
+        #expect(winogradPays(geometry: g, inChannels: 64, outHeight: 20, outWidth: 20, bf16Weights: true))
+    }
+
     @Test func upsampleRepeatsEachPixelTwiceEachWay() {
         let x = randomTensor([2, 3, 3, 5], seed: 29)
         let y = upsampleNearest2x(x)
