@@ -77,6 +77,19 @@ import Testing
         }
     }
 
+    /// An SDXL LoRA adapts three models; kohya names the U-Net's layers the LDM way.
+    @Test func inspectCountsAnSDXLLoRAsLayersInAllThreeModels() throws {
+        try withTemporaryDirectory { dir in
+            let fixtures = Imagine.packageRoot.appendingPathComponent("Tests/Fixtures")
+            let run = try Imagine.run(["inspect", fixtures.appendingPathComponent("pipeline-sdxl/tiny-sdxl").path, "--lora",
+                                       fixtures.appendingPathComponent("lora-sdxl/kohya-ldm.safetensors").path], in: dir)
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("U-Net: 79 modules, 79 matched, 0 unmatched"), "\(run)")
+            #expect(run.stdout.contains("\n    text encoder: 18 modules, 18 matched, 0 unmatched"), "\(run)")
+            #expect(run.stdout.contains("second text encoder: 19 modules, 19 matched, 0 unmatched"), "\(run)")
+        }
+    }
+
     @Test func benchLoRATimesMergingAndTakingOut() throws {
         try withTemporaryDirectory { dir in
             let run = try Imagine.run(["bench", "lora", Imagine.tinyModel, "\(Self.folder)/kohya.safetensors", "--runs", "1",

@@ -29,12 +29,16 @@ import transformers.integrations.peft as transformers_peft
 
 # diffusers loads text-encoder LoRAs through transformers' `load_adapter`, and transformers 5.24's
 # asks for PEFT ≥ 0.22 (not released) and then skips kohya's and older diffusers' keys, which still
-# carry CLIPTextModel's `text_model.` level that transformers 5 dropped. Load them the way
-# transformers 4 did instead, with PEFT's own injection and state-dict loader; every unexpected key
-# is an error, and main() checks that each LoRA module changed its layer.
+# carry CLIPTextModel's `text_model.` level that transformers 5 dropped (CLIPTextModelWithProjection,
+# SDXL's second encoder, kept it). Load them the way transformers 4 did instead, with PEFT's own
+# injection and state-dict loader; every unexpected key is an error, and main() checks that each
+# LoRA module changed its layer.
 def _load_adapter_with_peft(self, adapter_name=None, peft_config=None, adapter_state_dict=None, **_):
-    state_dict = {k.replace("text_model.", "", 1): v for k, v in adapter_state_dict.items()}
-    peft_config.target_modules = {m.replace("text_model.", "", 1) for m in peft_config.target_modules}
+    state_dict, targets = adapter_state_dict, peft_config.target_modules
+    if not hasattr(self, "text_model"):
+        state_dict = {k.replace("text_model.", "", 1): v for k, v in state_dict.items()}
+        targets = {m.replace("text_model.", "", 1) for m in targets}
+    peft_config.target_modules = targets
     inject_adapter_in_model(peft_config, self, adapter_name)
     result = set_peft_model_state_dict(self, state_dict, adapter_name)
     unexpected = [k for k in result.unexpected_keys if "lora_" in k]

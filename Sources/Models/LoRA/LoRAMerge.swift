@@ -24,13 +24,25 @@ struct LoRATargets {
     /// `keys`: the component's weight keys. A text encoder's keys may or may not start with
     /// `text_model.` (hub repositories vs transformers 5), and so may a LoRA's names: both are
     /// matched without it.
-    init(keys: [String]) {
+    ///
+    /// `unetConfig`: the keys are a U-Net's of this config, whose layers kohya-ss names either by
+    /// their diffusers paths (`lora_unet_down_blocks_0_…`, SD 1.x/2.x) or by LDM's
+    /// (`lora_unet_input_blocks_1_0_…`, SDXL, which it trains on sgm's U-Net): both are matched.
+    init(keys: [String], unetConfig: UNetConfig? = nil) {
         for key in keys where key.hasSuffix(".weight") {
             let path = Self.withoutTextModel(String(key.dropLast(".weight".count)), separator: ".")
             byPath[path] = key
-            byFlattenedPath[path.replacingOccurrences(of: ".", with: "_")] = key
+            byFlattenedPath[Self.flattened(path)] = key
+        }
+        guard let unetConfig else { return }
+        // LDM's names (input_blocks, middle_block, output_blocks, time_embed, label_emb, out) share
+        // none with diffusers', so the two sets of flattened names cannot collide.
+        for layer in SingleFileKeyMap.unetLayers(unetConfig, labelEmbedding: unetConfig.textTimeEmbedding != nil) {
+            if let key = byPath[layer.name] { byFlattenedPath[Self.flattened(layer.original)] = key }
         }
     }
+
+    private static func flattened(_ path: String) -> String { path.replacingOccurrences(of: ".", with: "_") }
 
     func weightKey(for name: LoRAModuleName) -> String? {
         switch name {
@@ -92,12 +104,13 @@ struct LoRAMergedStore: TensorStore {
 }
 
 extension LoRAFile {
-    /// This file's modules for `component`, matched against the component's weights `store` at
-    /// `strength`: weight key → changes. Throws, naming the file and the key, for a module that
-    /// matches no weight or whose shape does not fit it.
-    func deltas(for component: LoRAComponent, in store: any TensorStore,
+    /// This file's modules for `component`, matched against the component's weights `store` (a
+    /// U-Net's of `unetConfig`, whose layers are also found by their LDM names) at `strength`:
+    /// weight key → changes. Throws, naming the file and the key, for a module that matches no
+    /// weight or whose shape does not fit it.
+    func deltas(for component: LoRAComponent, in store: any TensorStore, unetConfig: UNetConfig? = nil,
                 strength: Float) throws -> [String: [WeightDelta]] {
-        let targets = LoRATargets(keys: store.keys)
+        let targets = LoRATargets(keys: store.keys, unetConfig: unetConfig)
         var deltas: [String: [WeightDelta]] = [:]
         for module in modules where module.component == component {
             guard let key = targets.weightKey(for: module.name) else {
@@ -117,10 +130,11 @@ extension LoRAFile {
 
     /// How many of this file's modules find a layer in `store` (`imagine inspect`), and the first
     /// that does not.
-    func matchCount(for component: LoRAComponent, in store: (any TensorStore)?) -> (matched: Int, unmatched: Int, firstUnmatched: String?) {
+    func matchCount(for component: LoRAComponent, in store: (any TensorStore)?,
+                    unetConfig: UNetConfig? = nil) -> (matched: Int, unmatched: Int, firstUnmatched: String?) {
         let mine = modules.filter { $0.component == component }
         guard let store else { return (0, mine.count, mine.first?.key) }
-        let targets = LoRATargets(keys: store.keys)
+        let targets = LoRATargets(keys: store.keys, unetConfig: unetConfig)
         let unmatched = mine.filter { targets.weightKey(for: $0.name) == nil }
         return (mine.count - unmatched.count, unmatched.count, unmatched.first?.key)
     }
@@ -141,20 +155,26 @@ extension LoRAFile {
     /// file adapts.
     public func matches(modelAt path: URL) throws -> [LoRAMatch] {
         var stores: [LoRAComponent: any TensorStore] = [:]
+        let unetConfig: UNetConfig
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            stores[.unet] = try ShardedStore(folder: path.appendingPathComponent("unet"))
+            let unet = path.appendingPathComponent("unet")
+            stores[.unet] = try ShardedStore(folder: unet)
+            unetConfig = try UNetConfig(contentsOf: unet.appendingPathComponent("config.json"))
             stores[.textEncoder] = try ShardedStore(folder: path.appendingPathComponent("text_encoder"))
             let second = path.appendingPathComponent("text_encoder_2")
             if FileManager.default.fileExists(atPath: second.path) { stores[.textEncoder2] = try ShardedStore(folder: second) }
         } else {
             let checkpoint = try SingleFileCheckpoint(url: path)
             stores[.unet] = checkpoint.unet
+            unetConfig = checkpoint.unetConfig
             stores[.textEncoder] = checkpoint.textEncoder
+            stores[.textEncoder2] = checkpoint.textEncoder2
         }
         return LoRAComponent.allCases.compactMap { component in
             guard modules.contains(where: { $0.component == component }) else { return nil }
-            let count = matchCount(for: component, in: stores[component])
+            let count = matchCount(for: component, in: stores[component],
+                                   unetConfig: component == .unet ? unetConfig : nil)
             return LoRAMatch(component: component, matched: count.matched, unmatched: count.unmatched,
                              firstUnmatched: count.firstUnmatched)
         }

@@ -167,13 +167,9 @@ extension SingleFileKeyMap {
     /// width less the pooled width gives the features' width (6 × 256 in SDXL). nil: SD 1.x/2.x,
     /// whose `label_emb`, if any, is not read.
     ///
-    /// LDM numbers its blocks straight through. `input_blocks`: 0 is conv_in, then per level its
-    /// ResNets (each with its transformer as sub-module 1) and, below the deepest level, a
-    /// downsampler `N.0.op`. `middle_block`: ResNet, transformer, ResNet (SD, SDXL); one ResNet
-    /// (SSD-1B, Vega); or nothing. `output_blocks`: per level from the deepest, one ResNet more than
-    /// the down level (+ transformers), the last with the upsampler after them (`N.1.conv`, or
-    /// `N.2.conv` behind a transformer). A transformer's depth is the count of its
-    /// `transformer_blocks.K`, read per ResNet (SSD-1B's differ within a level).
+    /// The block numbering is `unetLayers`'; the config read from it names every layer. A
+    /// transformer's depth is the count of its `transformer_blocks.K`, read per ResNet (SSD-1B's
+    /// differ within a level).
     mutating func mapUNet(pooledTextWidth: Int? = nil) throws -> UNetConfig {
         let inputBlocks = indices(after: "input_blocks.")
         guard !inputBlocks.isEmpty else {
@@ -199,11 +195,7 @@ extension SingleFileKeyMap {
                 description: "U-Net input_blocks: \(inputBlocks.count) blocks with \(levels - 1) downsamplers "
                     + "leave a level without ResNets (ResNets per level: \(layers))")
         }
-        // Each level's first block: down level l after conv_in and the levels above with their
-        // downsamplers; up level u (0 the deepest) after the deeper up levels.
-        let downStarts = (0..<levels).map { level in 1 + layers[..<level].reduce(0, +) + level }
-        let upResnets = (0..<levels).map { layers[levels - 1 - $0] + 1 }
-        let upStarts = (0..<levels).map { upResnets[..<$0].reduce(0, +) }
+        let (downStarts, upResnets, upStarts) = Self.unetBlockNumbers(resnetsPerLevel: layers)
 
         var config = UNetConfig()
         config.layersPerBlock = layers
@@ -248,82 +240,140 @@ extension SingleFileKeyMap {
             config.useLinearProjection = shape("\(firstTransformer).proj_in.weight")?.count == 2
         }
 
-        module("time_embed.0", as: "time_embedding.linear_1")
-        module("time_embed.2", as: "time_embedding.linear_2")
-        if let pooledTextWidth {
-            module("label_emb.0.0", as: "add_embedding.linear_1")
-            module("label_emb.0.2", as: "add_embedding.linear_2")
-            if let inputWidth = dimension(1, of: "label_emb.0.0.weight") {
-                let features = inputWidth - pooledTextWidth, count = UNetConfig.TextTimeEmbedding.timeIDCount
-                guard features > 0, features % (2 * count) == 0 else {
-                    throw SingleFileLayoutProblem(
-                        description: "U-Net \(prefix)label_emb.0.0.weight takes \(inputWidth) inputs, which beside "
-                            + "the \(pooledTextWidth)-wide pooled text embedding leave \(features) for \(count) "
-                            + "size/crop numbers: not \(count) sinusoids of one even width")
-                }
-                config.textTimeEmbedding = .init(timeIDWidth: features / count, inputWidth: inputWidth)
+        if let pooledTextWidth, let inputWidth = dimension(1, of: "label_emb.0.0.weight") {
+            let features = inputWidth - pooledTextWidth, count = UNetConfig.TextTimeEmbedding.timeIDCount
+            guard features > 0, features % (2 * count) == 0 else {
+                throw SingleFileLayoutProblem(
+                    description: "U-Net \(prefix)label_emb.0.0.weight takes \(inputWidth) inputs, which beside "
+                        + "the \(pooledTextWidth)-wide pooled text embedding leave \(features) for \(count) "
+                        + "size/crop numbers: not \(count) sinusoids of one even width")
+            }
+            config.textTimeEmbedding = .init(timeIDWidth: features / count, inputWidth: inputWidth)
+        }
+        for layer in Self.unetLayers(config, labelEmbedding: pooledTextWidth != nil) {
+            switch layer.kind {
+            case .withBias: module(layer.original, as: layer.name)
+            case .biasless: module(layer.original, as: layer.name, bias: false)
+            case .optional: optionalModule(layer.original, as: layer.name)
             }
         }
-        module("input_blocks.0.0", as: "conv_in")
+        return config
+    }
+}
+
+// MARK: - The U-Net's layers under both names
+
+/// One layer of LDM's U-Net beside its diffusers name: `input_blocks.1.0.in_layers.2` is
+/// `down_blocks.0.resnets.0.conv1`.
+struct UNetLayerName: Sendable, Equatable {
+    enum Kind: Sendable { case withBias, biasless, optional }
+    /// The LDM module path, without `model.diffusion_model.`.
+    let original: String
+    /// The diffusers module path.
+    let name: String
+    /// `biasless`: the attention's q/k/v projections; `optional`: a ResNet's 1×1 shortcut, present
+    /// exactly where the block changes the channel count.
+    let kind: Kind
+}
+
+extension SingleFileKeyMap {
+    /// LDM's block numbers for a U-Net with `resnetsPerLevel` ResNets per down level: each down
+    /// level's first `input_blocks` number (after conv_in and the levels above with their
+    /// downsamplers), each up level's ResNet count (one more than its down level's) and its first
+    /// `output_blocks` number (after the deeper up levels; up level 0 is the deepest).
+    static func unetBlockNumbers(resnetsPerLevel resnets: [Int]) -> (downStarts: [Int], upResnets: [Int], upStarts: [Int]) {
+        let levels = resnets.count
+        let downStarts = (0..<levels).map { level in 1 + resnets[..<level].reduce(0, +) + level }
+        let upResnets = (0..<levels).map { resnets[levels - 1 - $0] + 1 }
+        let upStarts = (0..<levels).map { upResnets[..<$0].reduce(0, +) }
+        return (downStarts, upResnets, upStarts)
+    }
+
+    /// Every layer of a U-Net of `config` under its LDM and its diffusers names, in LDM's module
+    /// order. Single-file checkpoints store the LDM names; so do LoRAs that kohya-ss sd-scripts
+    /// trains on sgm's U-Net (SDXL's) and some LyCORIS files.
+    ///
+    /// LDM numbers its blocks straight through. `input_blocks`: 0 is conv_in, then per level its
+    /// ResNets (each with its transformer as sub-module 1) and, below the deepest level, a
+    /// downsampler `N.0.op`. `middle_block`: ResNet, transformer, ResNet (SD, SDXL); one ResNet
+    /// (SSD-1B, Vega); or nothing. `output_blocks`: per level from the deepest, one ResNet more than
+    /// the down level (+ transformers), the last with the upsampler after them (`N.1.conv`, or
+    /// `N.2.conv` behind a transformer).
+    ///
+    /// `labelEmbedding`: SDXL's `label_emb`, the MLP over the pooled text and size numbers, which is
+    /// diffusers' `add_embedding`.
+    static func unetLayers(_ config: UNetConfig, labelEmbedding: Bool) -> [UNetLayerName] {
+        var layers: [UNetLayerName] = []
+        func layer(_ original: String, _ name: String, _ kind: UNetLayerName.Kind = .withBias) {
+            layers.append(UNetLayerName(original: original, name: name, kind: kind))
+        }
+        func resnet(_ original: String, _ name: String) {
+            for (part, renamed) in unetResnetLayers { layer("\(original).\(part)", "\(name).\(renamed)") }
+            layer("\(original).skip_connection", "\(name).conv_shortcut", .optional)
+        }
+        func transformer(_ original: String, _ name: String, depth: Int) {
+            for part in unetTransformerLayers { layer("\(original).\(part)", "\(name).\(part)") }
+            for block in 0..<depth {
+                let prefix = "transformer_blocks.\(block)."
+                for part in unetTransformerBlockLayers.map({ prefix + $0 }) {
+                    layer("\(original).\(part)", "\(name).\(part)")
+                }
+                for part in unetTransformerBlockBiaslessLayers.map({ prefix + $0 }) {
+                    layer("\(original).\(part)", "\(name).\(part)", .biasless)
+                }
+            }
+        }
+
+        let resnets = config.layersPerBlock, levels = resnets.count
+        let (downStarts, upResnets, upStarts) = unetBlockNumbers(resnetsPerLevel: resnets)
+
+        layer("time_embed.0", "time_embedding.linear_1")
+        layer("time_embed.2", "time_embedding.linear_2")
+        if labelEmbedding {
+            layer("label_emb.0.0", "add_embedding.linear_1")
+            layer("label_emb.0.2", "add_embedding.linear_2")
+        }
+        layer("input_blocks.0.0", "conv_in")
         for level in 0..<levels {
-            for layer in 0..<layers[level] {
-                let block = downStarts[level] + layer
-                unetResnet("input_blocks.\(block).0", as: "down_blocks.\(level).resnets.\(layer)")
-                if downAttention[level] {
-                    unetTransformer("input_blocks.\(block).1", as: "down_blocks.\(level).attentions.\(layer)",
-                                    depth: config.transformerDepth[level][layer])
+            for index in 0..<resnets[level] {
+                let block = downStarts[level] + index
+                resnet("input_blocks.\(block).0", "down_blocks.\(level).resnets.\(index)")
+                if config.downBlocks[level] == .crossAttention {
+                    transformer("input_blocks.\(block).1", "down_blocks.\(level).attentions.\(index)",
+                                depth: config.transformerDepth[level][index])
                 }
             }
             if level < levels - 1 {
-                module("input_blocks.\(downStarts[level] + layers[level]).0.op",
-                       as: "down_blocks.\(level).downsamplers.0.conv")
+                layer("input_blocks.\(downStarts[level] + resnets[level]).0.op", "down_blocks.\(level).downsamplers.0.conv")
             }
         }
         switch config.midBlock {
         case .crossAttention?:
-            unetResnet("middle_block.0", as: "mid_block.resnets.0")
-            unetTransformer("middle_block.1", as: "mid_block.attentions.0", depth: config.midTransformerDepth)
-            unetResnet("middle_block.2", as: "mid_block.resnets.1")
+            resnet("middle_block.0", "mid_block.resnets.0")
+            transformer("middle_block.1", "mid_block.attentions.0", depth: config.midTransformerDepth)
+            resnet("middle_block.2", "mid_block.resnets.1")
         case .resnet?:
-            unetResnet("middle_block.0", as: "mid_block.resnets.0")
+            resnet("middle_block.0", "mid_block.resnets.0")
         case nil:
             break
         }
         for up in 0..<levels {
-            for layer in 0..<upResnets[up] {
-                let block = upStarts[up] + layer
-                unetResnet("output_blocks.\(block).0", as: "up_blocks.\(up).resnets.\(layer)")
-                if upAttention[up] {
-                    unetTransformer("output_blocks.\(block).1", as: "up_blocks.\(up).attentions.\(layer)",
-                                    depth: config.upTransformerDepth[up][layer])
+            let attention = config.upBlocks[up] == .crossAttention
+            for index in 0..<upResnets[up] {
+                let block = upStarts[up] + index
+                resnet("output_blocks.\(block).0", "up_blocks.\(up).resnets.\(index)")
+                if attention {
+                    transformer("output_blocks.\(block).1", "up_blocks.\(up).attentions.\(index)",
+                                depth: config.upTransformerDepth[up][index])
                 }
-                if layer == upResnets[up] - 1 && up < levels - 1 {
-                    module("output_blocks.\(block).\(upAttention[up] ? 2 : 1).conv",
-                           as: "up_blocks.\(up).upsamplers.0.conv")
+                if index == upResnets[up] - 1 && up < levels - 1 {
+                    layer("output_blocks.\(block).\(attention ? 2 : 1).conv", "up_blocks.\(up).upsamplers.0.conv")
                 }
             }
         }
-        module("out.0", as: "conv_norm_out")
-        module("out.2", as: "conv_out")
-        return config
-    }
-
-    private mutating func unetResnet(_ original: String, as name: String) {
-        for (layer, renamed) in Self.unetResnetLayers { module("\(original).\(layer)", as: "\(name).\(renamed)") }
-        optionalModule("\(original).skip_connection", as: "\(name).conv_shortcut")
-    }
-
-    private mutating func unetTransformer(_ original: String, as name: String, depth: Int) {
-        for layer in Self.unetTransformerLayers { module("\(original).\(layer)", as: "\(name).\(layer)") }
-        for block in 0..<depth {
-            let layers = "transformer_blocks.\(block)."
-            for layer in Self.unetTransformerBlockLayers.map({ layers + $0 }) {
-                module("\(original).\(layer)", as: "\(name).\(layer)")
-            }
-            for layer in Self.unetTransformerBlockBiaslessLayers.map({ layers + $0 }) {
-                module("\(original).\(layer)", as: "\(name).\(layer)", bias: false)
-            }
-        }
+        layer("out.0", "conv_norm_out")
+        layer("out.2", "conv_out")
+        return layers
     }
 }
 

@@ -35,18 +35,21 @@ public struct DiffusionModel: Sendable {
     public var recommended: RecommendedSettings
     /// What the weight matrices were loaded in (and so the matrix products run in).
     public var precision: Precision
-    /// The text encoder's and U-Net's weights as stored (memory-mapped files whose pages are
+    /// The text encoders' and U-Net's weights as stored (memory-mapped files whose pages are
     /// released after each read), kept so that LoRAs can be merged in and taken out again by
-    /// rebuilding those two models from them.
+    /// rebuilding those models from them.
     let textEncoderWeights: Weights
+    let textEncoder2Weights: Weights?
     let unetWeights: Weights
     let textEncoderConfig: CLIPTextConfig
     let textEncoder2Config: CLIPTextConfig?
 
     /// The width of the text states the encoders give together: what the U-Net must attend to.
     var contextWidth: Int { textEncoderConfig.width + (textEncoder2Config?.width ?? 0) }
-    /// The LoRAs merged into the text encoder and into the U-Net now, in the order given.
+    /// The LoRAs merged into the text encoder, the second text encoder and the U-Net now, in the
+    /// order given.
     public private(set) var textEncoderLoRAs: [LoRAReference] = []
+    public private(set) var textEncoder2LoRAs: [LoRAReference] = []
     public private(set) var unetLoRAs: [LoRAReference] = []
 
     /// Pixels per latent pixel (8 for SD: the VAE halves the size once per level but the last).
@@ -111,6 +114,7 @@ public struct DiffusionModel: Sendable {
         self.textEncoder = try CLIPTextModel(textEncoderWeights, config: textEncoderConfig)
         self.textEncoder2 = try second.map { try CLIPTextModel($0.weights, config: $0.config) }
         self.textEncoder2Config = second?.config
+        self.textEncoder2Weights = second?.weights
         self.zeroEmptyNegative = zeroEmptyNegative
         self.unet = try UNet2DConditionModel(unetWeights, config: unetConfig)
         self.textEncoderWeights = textEncoderWeights
@@ -289,22 +293,21 @@ extension DiffusionModel {
     /// Throws, naming the file and the key, for a module of `file` that this model has no layer for
     /// or whose shape does not fit its layer.
     public func check(_ file: LoRAFile) throws {
-        if let module = file.modules.first(where: { $0.component == .textEncoder2 }) {
+        if textEncoder2Weights == nil, let module = file.modules.first(where: { $0.component == .textEncoder2 }) {
             throw LoRAError(file: file.url.path, key: module.key,
-                            reason: textEncoder2Config == nil
-                                ? "adapts a second text encoder (an SDXL LoRA); \(name) has one"
-                                : "adapts SDXL's second text encoder, which LoRAs cannot change yet")
+                            reason: "adapts a second text encoder (an SDXL LoRA); \(name) has one")
         }
         _ = try file.deltas(for: .textEncoder, in: textEncoderWeights.store, strength: 1)
-        _ = try file.deltas(for: .unet, in: unetWeights.store, strength: 1)
+        if let textEncoder2Weights { _ = try file.deltas(for: .textEncoder2, in: textEncoder2Weights.store, strength: 1) }
+        _ = try file.deltas(for: .unet, in: unetWeights.store, unetConfig: unetConfig, strength: 1)
     }
 
-    /// Merges `loras` (each file at its strength, added up) into the text encoder and the U-Net, in
-    /// place of whatever set was merged before: each of the two that the change concerns is rebuilt
-    /// from its stored weights with the LoRAs' changes added, so taking LoRAs out (an empty list)
-    /// restores exactly the weights as loaded, and nothing is added per step. A released text encoder
-    /// is not rebuilt (its prompts were encoded before; see `Pipeline`). `textEncoderOnly` leaves
-    /// the U-Net as it is.
+    /// Merges `loras` (each file at its strength, added up) into the text encoders and the U-Net, in
+    /// place of whatever set was merged before: each model that the change concerns is rebuilt from
+    /// its stored weights with the LoRAs' changes added, so taking LoRAs out (an empty list)
+    /// restores exactly the weights as loaded, and nothing is added per step. Released text
+    /// encoders are not rebuilt (their prompts were encoded before; see `Pipeline`).
+    /// `textEncoderOnly` leaves the U-Net as it is.
     public mutating func apply(loras: [(file: LoRAFile, strength: Float)], textEncoderOnly: Bool = false) throws {
         func references(_ component: LoRAComponent) -> [LoRAReference] {
             loras.filter { $0.file.modules.contains { $0.component == component } }
@@ -313,19 +316,27 @@ extension DiffusionModel {
         func mergedWeights(_ weights: Weights, _ component: LoRAComponent) throws -> Weights {
             var deltas: [String: [WeightDelta]] = [:]
             for (file, strength) in loras {
-                deltas.merge(try file.deltas(for: component, in: weights.store, strength: strength)) { $0 + $1 }
+                deltas.merge(try file.deltas(for: component, in: weights.store,
+                                             unetConfig: component == .unet ? unetConfig : nil,
+                                             strength: strength)) { $0 + $1 }
             }
             return Weights(LoRAMergedStore(base: weights.store, deltas: deltas), prefix: weights.prefix,
                            precision: weights.precision)
         }
         for (file, _) in loras { try check(file) }
-        let textSet = references(.textEncoder), unetSet = references(.unet)
+        let textSet = references(.textEncoder), text2Set = references(.textEncoder2), unetSet = references(.unet)
         let textWeights = textSet == textEncoderLoRAs ? nil : try mergedWeights(textEncoderWeights, .textEncoder)
+        let text2Weights = text2Set == textEncoder2LoRAs ? nil
+            : try textEncoder2Weights.map { try mergedWeights($0, .textEncoder2) }
         let unetMerged = unetSet == unetLoRAs || textEncoderOnly ? nil : try mergedWeights(unetWeights, .unet)
         if let textWeights, textEncoder != nil {
             textEncoder = try CLIPTextModel(textWeights, config: textEncoderConfig)
         }
         textEncoderLoRAs = textSet
+        if let text2Weights, let textEncoder2Config, textEncoder2 != nil {
+            textEncoder2 = try CLIPTextModel(text2Weights, config: textEncoder2Config)
+        }
+        textEncoder2LoRAs = text2Set
         if let unetMerged {
             guard unet != nil else { throw GenerationError("the U-Net was released; nothing more can be rendered") }
             unet = nil  // the old weights go before the new ones are built

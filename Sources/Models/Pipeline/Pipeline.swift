@@ -175,16 +175,16 @@ public final class Pipeline: @unchecked Sendable {
         return EncodedChunk(states: Tensor(shape: [1, tokens, width1 + width2], data: joined), pooled: out2.textEmbeds)
     }
 
-    /// A chunk under the text-encoder LoRAs merged now: the same ids encode differently under
-    /// another set.
+    /// A chunk under the text-encoder LoRAs merged now (both encoders' sets): the same ids encode
+    /// differently under another set.
     private struct ChunkKey: Hashable {
         let loras: String
         let chunk: PromptChunks.Chunk
     }
 
     private func key(_ chunk: PromptChunks.Chunk) -> ChunkKey {
-        ChunkKey(loras: model.textEncoderLoRAs.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|"),
-                 chunk: chunk)
+        func names(_ loras: [LoRAReference]) -> String { loras.map { "\($0.url.path)@\($0.strength)" }.joined(separator: "|") }
+        return ChunkKey(loras: names(model.textEncoderLoRAs) + "/" + names(model.textEncoder2LoRAs), chunk: chunk)
     }
 
     /// Chunks whose encodings a batch may keep when it releases the text encoder: 256 chunks of
