@@ -90,9 +90,14 @@ public func geglu(_ x: Tensor) -> Tensor {
         y.data.withUnsafeMutableBufferPointer { yp in
             let xs = xp.baseAddress!, ys = yp.baseAddress!
             parallelFor(rows, minimumPerThread: max(1, 16_384 / max(1, width))) { range in
+                // Three passes over a row instead of one: LLVM left the fused loop, which reads two
+                // streams and writes a third, scalar (8.6 % of imagine-mini's U-Net at 16×16), while
+                // each of these vectorizes, and a row stays in L1 between them.
                 for r in range {
                     let row = xs + r * 2 * width, out = ys + r * width
-                    for c in 0..<width { out[c] = row[c] * Activation.gelu(row[width + c]) }
+                    out.update(from: row + width, count: width)
+                    for c in 0..<width { out[c] = Activation.gelu(out[c]) }
+                    for c in 0..<width { out[c] *= row[c] }
                 }
             }
         }
