@@ -38,10 +38,7 @@ let package = Package(
         .target(name: "CBFloat16GEMM", path: "Sources/CBFloat16GEMM"),
         // CPUID and XGETBV (inline assembly); Kernels decodes what they return.
         .target(name: "CPUProbe", path: "Sources/CPUProbe"),
-        // The threads parallel loops run on (C: its atomics and the CPU's pause instruction).
-        .target(name: "CWorkerPool", path: "Sources/CWorkerPool"),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16GEMM", "CPUProbe", "CWorkerPool"],
-                swiftSettings: swiftSettings),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16GEMM", "CPUProbe"], swiftSettings: swiftSettings),
         // Tokenizer, weights, the shared transformer core and the models built from it.
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: swiftSettings),
         // The type-as-you-go session (debounce, latest-wins renders, refine on pause); no terminal.

@@ -1,5 +1,4 @@
 import CBLAS
-import CWorkerPool
 import Dispatch
 import Foundation
 
@@ -49,40 +48,12 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<
         return
     }
     withoutActuallyEscaping(body) { body in
-        runChunks(ParallelLoop(count: count, chunks: chunks, body: body))
-    }
-}
-
-/// A loop split into contiguous chunks, as the worker pool's task reads it.
-@usableFromInline
-struct ParallelLoop {
-    let count: Int, chunks: Int
-    let body: (Range<Int>) -> Void
-
-    @usableFromInline init(count: Int, chunks: Int, body: @escaping (Range<Int>) -> Void) {
-        self.count = count
-        self.chunks = chunks
-        self.body = body
-    }
-
-    func run(chunk: Int) { body(count * chunk / chunks ..< count * (chunk + 1) / chunks) }
-}
-
-/// Runs the loop's chunks on the worker pool (threads that spin briefly between loops, so the
-/// hundreds of short loops of a model do not each wake a sleeping thread), or with Dispatch when
-/// the pool is busy: a loop started inside another loop's chunk, or on a second thread.
-@usableFromInline
-func runChunks(_ loop: ParallelLoop) {
-    var loop = loop
-    let chunks = loop.chunks
-    let ran = withUnsafeMutablePointer(to: &loop) { pointer in
-        imagine_pool_run(Threads.count, chunks, { context, chunk in
-            context!.assumingMemoryBound(to: ParallelLoop.self).pointee.run(chunk: chunk)
-        }, pointer)
-    }
-    if ran != 0 {
-        let box = UncheckedSendable(loop)
-        DispatchQueue.concurrentPerform(iterations: loop.chunks) { box.value.run(chunk: $0) }
+        let box = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            box.value(start..<end)
+        }
     }
 }
 

@@ -233,29 +233,4 @@ import Kernels
             #expect(hits.prefix(count).allSatisfy { $0 == 1 }, "count \(count)")
         }
     }
-
-    /// Loops back to back (the worker pool reuses its spinning workers), loops started inside a
-    /// chunk and loops from several threads at once (both run on Dispatch while the pool is busy):
-    /// every index is still visited exactly once.
-    @Test func parallelLoopsNestedAndFromManyThreadsCoverEveryIndexOnce() {
-        let outer = 64, inner = 257, rounds = 200, callers = 4
-        // Each caller writes only its own slot.
-        final class WrongRounds: @unchecked Sendable { var counts: [Int] = [] }
-        let wrongRounds = WrongRounds()
-        wrongRounds.counts = Array(repeating: 0, count: callers)
-        DispatchQueue.concurrentPerform(iterations: callers) { caller in
-            let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: outer * inner)
-            defer { hits.deallocate() }
-            for _ in 0..<rounds {
-                hits.initialize(repeating: 0)
-                parallelFor(outer) { rows in
-                    for row in rows {
-                        parallelFor(inner) { columns in for column in columns { hits[row * inner + column] += 1 } }
-                    }
-                }
-                if !hits.allSatisfy({ $0 == 1 }) { wrongRounds.counts[caller] += 1 }
-            }
-        }
-        #expect(wrongRounds.counts == Array(repeating: 0, count: callers))
-    }
 }
